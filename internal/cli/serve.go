@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sharedcare/sharedcare/internal/fhirdef"
+	"github.com/sharedcare/sharedcare/internal/record"
+	"github.com/sharedcare/sharedcare/internal/rest"
+	"github.com/sharedcare/sharedcare/internal/store"
+	"github.com/sharedcare/sharedcare/internal/store/postgres"
+	"github.com/sharedcare/sharedcare/internal/store/sqlite"
+	"github.com/sharedcare/sharedcare/internal/validate"
+)
+
+type serveConfig struct {
+	addr, data, db, baseURL, logLevel, logFormat string
+	maxBody                                      int64
+	shutdownGrace                                time.Duration
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c serveConfig
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.data, "data", "./data", "data directory (holds the embedded database)")
+	fs.StringVar(&c.db, "db", "", "database: empty for the embedded SQLite in --data, or a postgres:// URL")
+	fs.StringVar(&c.baseURL, "base-url", "", "public FHIR base URL for links (default: from each request's Host, plus /fhir)")
+	fs.Int64Var(&c.maxBody, "max-body", rest.DefaultMaxBody, "largest request body in bytes")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long shutdown waits for requests in flight")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := envDefaults(fs, getenv); err != nil {
+		fmt.Fprintln(stderr, "sharedcare serve:", err)
+		return 2
+	}
+	log := newLogger(stderr, c.logLevel, c.logFormat)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, c, log, nil); err != nil {
+		log.Error("serve failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(h)
+}
+
+// openStore opens the database the configuration names.
+func openStore(ctx context.Context, dataDir, db string) (store.Store, error) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return postgres.Open(ctx, db)
+	}
+	if db != "" {
+		return nil, fmt.Errorf("--db must be empty (embedded SQLite) or a postgres:// URL")
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, dataDir)
+}
+
+// newService wires the record service with the official R4 definitions.
+func newService(st store.Store) *record.Service {
+	return record.New(st, validate.Resource, fhirdef.IsResourceType)
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully:
+// requests in flight finish, then the store commits and closes. If ready
+// is not nil it receives the listening address.
+func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- string) error {
+	st, err := openStore(ctx, c.data, c.db)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	where := c.data
+	if c.db != "" {
+		where = "postgres"
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := rest.New(newService(st), "/fhir", log)
+	api.BaseURL = c.baseURL
+	api.MaxBody = c.maxBody
+	api.Version = Version
+
+	mux := http.NewServeMux()
+	fhirHandler := api.Handler()
+	mux.Handle("/fhir", fhirHandler)
+	mux.Handle("/fhir/", fhirHandler)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(pctx); err != nil {
+			http.Error(w, "store not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "sharedcare %s\nFHIR R4 API: /fhir (capabilities: /fhir/metadata)\n", Version)
+	})
+	handler := rest.Observe(mux, log, rest.NewMetrics(reg), "/fhir")
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("sharedcare serving", "addr", ln.Addr().String(), "fhir", "http://"+ln.Addr().String()+"/fhir", "store", st.Dialect(), "data", where, "version", Version)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight", "grace", c.shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

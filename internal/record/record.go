@@ -1,0 +1,537 @@
+// Package record is the shared record's write and read path: the FHIR
+// interactions (create, read, vread, update, patch, delete, their
+// conditional forms, history, batch and transaction) over a store.Store,
+// independent of HTTP. It decides what the store does not: ids, version
+// numbers, validation, references between entries of a transaction, and
+// what each resource is indexed by. Every feed (FHIR REST, HL7 v2, bulk
+// import) writes through here, so the rules hold on every path.
+package record
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/index"
+	"github.com/sharedcare/sharedcare/internal/jsonpatch"
+	"github.com/sharedcare/sharedcare/internal/store"
+)
+
+// Validator checks a decoded resource and returns its issues; those of
+// severity error or fatal reject the write.
+type Validator func(fhir.Object) []fhir.Issue
+
+// TypeChecker reports whether a name is a known resource type.
+type TypeChecker func(string) bool
+
+// Service carries out FHIR interactions on a store.
+type Service struct {
+	Store store.Store
+	// Validate, if set, is run on every resource before it is written.
+	Validate Validator
+	// KnownType, if set, rejects interactions on unknown resource types.
+	KnownType TypeChecker
+	// Now is the clock (tests may fix it).
+	Now func() time.Time
+}
+
+// New returns a Service over st.
+func New(st store.Store, v Validator, known TypeChecker) *Service {
+	return &Service{Store: st, Validate: v, KnownType: known, Now: fhir.Now}
+}
+
+// Result is the outcome of a write.
+type Result struct {
+	Resource *store.Resource
+	// Created is true when the write made a new resource (201).
+	Created bool
+	// Unchanged is true when nothing was written: a conditional create
+	// that found its match, or a delete of something already deleted.
+	Unchanged bool
+}
+
+// CheckType returns an error unless typ is a resource type we serve.
+func (s *Service) CheckType(typ string) error {
+	if s.KnownType != nil && !s.KnownType(typ) {
+		return fhir.E(fhir.NotFound, "unknown resource type %q", typ)
+	}
+	return nil
+}
+
+// Read returns the current version; a deleted resource is Gone.
+func (s *Service) Read(ctx context.Context, typ, id string) (*store.Resource, error) {
+	if err := s.CheckType(typ); err != nil {
+		return nil, err
+	}
+	if !ValidID(id) {
+		return nil, fhir.E(fhir.NotFound, "%s/%s not found (not a valid id)", typ, id)
+	}
+	r, err := s.Store.Read(ctx, typ, id)
+	if err != nil {
+		return nil, notFound(err, typ, id)
+	}
+	if r.Deleted {
+		return r, &fhir.Error{Kind: fhir.Gone, Msg: typ + "/" + id + " was deleted"}
+	}
+	return r, nil
+}
+
+// VRead returns one version; a deletion is Gone.
+func (s *Service) VRead(ctx context.Context, typ, id, vid string) (*store.Resource, error) {
+	if err := s.CheckType(typ); err != nil {
+		return nil, err
+	}
+	v, err := strconv.ParseInt(vid, 10, 64)
+	if err != nil || v < 1 || !ValidID(id) {
+		return nil, fhir.E(fhir.NotFound, "%s/%s/_history/%s not found", typ, id, vid)
+	}
+	r, err := s.Store.VRead(ctx, typ, id, v)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fhir.E(fhir.NotFound, "%s/%s/_history/%s not found", typ, id, vid)
+		}
+		return nil, err
+	}
+	if r.Deleted {
+		return r, &fhir.Error{Kind: fhir.Gone, Msg: typ + "/" + id + " version " + vid + " is a deletion"}
+	}
+	return r, nil
+}
+
+func notFound(err error, typ, id string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fhir.E(fhir.NotFound, "%s/%s not found", typ, id)
+	}
+	return err
+}
+
+// Create stores body as a new resource of typ. A client-sent id is ignored.
+// With ifNoneExist (a search query), an existing match is returned instead
+// of creating, and more than one match is an error.
+func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExist string) (Result, error) {
+	e := &entry{method: "POST", typ: typ, cond: ifNoneExist}
+	if err := s.prepareBody(e, body); err != nil {
+		return Result{}, err
+	}
+	return s.runOne(ctx, e)
+}
+
+// Update stores body as the new version of typ/id, creating it if absent
+// (update as create). ifMatch is a version ("3" or W/"3") or "".
+func (s *Service) Update(ctx context.Context, typ, id string, body []byte, ifMatch string) (Result, error) {
+	e := &entry{method: "PUT", typ: typ, id: id}
+	if err := e.setIfMatch(ifMatch); err != nil {
+		return Result{}, err
+	}
+	if err := s.prepareBody(e, body); err != nil {
+		return Result{}, err
+	}
+	return s.runOne(ctx, e)
+}
+
+// ConditionalUpdate updates the one resource matching query, or creates one
+// if none matches.
+func (s *Service) ConditionalUpdate(ctx context.Context, typ, query string, body []byte, ifMatch string) (Result, error) {
+	e := &entry{method: "PUT", typ: typ, cond: query}
+	if err := e.setIfMatch(ifMatch); err != nil {
+		return Result{}, err
+	}
+	if err := s.prepareBody(e, body); err != nil {
+		return Result{}, err
+	}
+	return s.runOne(ctx, e)
+}
+
+// Patch applies a JSON Patch document to the current version of typ/id.
+func (s *Service) Patch(ctx context.Context, typ, id string, patch []byte, ifMatch string) (Result, error) {
+	e := &entry{method: "PATCH", typ: typ, id: id}
+	if err := s.preparePatch(e, patch); err != nil {
+		return Result{}, err
+	}
+	if err := e.setIfMatch(ifMatch); err != nil {
+		return Result{}, err
+	}
+	return s.runOne(ctx, e)
+}
+
+// ConditionalPatch patches the one resource matching query.
+func (s *Service) ConditionalPatch(ctx context.Context, typ, query string, patch []byte, ifMatch string) (Result, error) {
+	e := &entry{method: "PATCH", typ: typ, cond: query}
+	if err := s.preparePatch(e, patch); err != nil {
+		return Result{}, err
+	}
+	if err := e.setIfMatch(ifMatch); err != nil {
+		return Result{}, err
+	}
+	return s.runOne(ctx, e)
+}
+
+// Delete deletes typ/id, keeping its history.
+func (s *Service) Delete(ctx context.Context, typ, id, ifMatch string) (Result, error) {
+	e := &entry{method: "DELETE", typ: typ, id: id}
+	if err := e.setIfMatch(ifMatch); err != nil {
+		return Result{}, err
+	}
+	if err := s.checkTarget(e); err != nil {
+		return Result{}, err
+	}
+	return s.runOne(ctx, e)
+}
+
+// ConditionalDelete deletes the one resource matching query; none is not an
+// error, more than one is.
+func (s *Service) ConditionalDelete(ctx context.Context, typ, query string) (Result, error) {
+	e := &entry{method: "DELETE", typ: typ, cond: query}
+	if err := s.checkTarget(e); err != nil {
+		return Result{}, err
+	}
+	return s.runOne(ctx, e)
+}
+
+func (s *Service) runOne(ctx context.Context, e *entry) (Result, error) {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		e.reset()
+		if err := s.resolveTarget(ctx, tx, e); err != nil {
+			return err
+		}
+		if e.obj != nil {
+			if err := s.resolveConditionalRefs(ctx, tx, e.obj); err != nil {
+				return err
+			}
+		}
+		return s.apply(ctx, tx, e)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return e.result, nil
+}
+
+// entry is one interaction on its way through a write transaction: a
+// single REST call or one entry of a batch or transaction Bundle.
+type entry struct {
+	method  string // POST, PUT, PATCH, DELETE, GET, HEAD
+	typ, id string
+	cond    string // ifNoneExist for POST; the search query for conditional PUT/PATCH/DELETE
+	ifMatch int64  // 0: none
+	fullURL string
+
+	obj   fhir.Object     // decoded resource for POST and PUT
+	patch jsonpatch.Patch // for PATCH
+
+	// set inside the transaction
+	result Result
+	noop   bool // a conditional create that matched, or a delete with nothing to delete
+}
+
+func (e *entry) reset() {
+	e.result = Result{}
+	e.noop = false
+}
+
+func (e *entry) setIfMatch(v string) error {
+	if v == "" {
+		return nil
+	}
+	n, ok := ParseETag(v)
+	if !ok {
+		return fhir.E(fhir.Invalid, "If-Match %q is not a version ETag like W/\"3\"", v)
+	}
+	e.ifMatch = n
+	return nil
+}
+
+// ParseETag reads W/"3", "3" or 3 as version 3.
+func ParseETag(v string) (int64, bool) {
+	if len(v) > 2 && (v[:2] == "W/" || v[:2] == "w/") {
+		v = v[2:]
+	}
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n > 0
+}
+
+// ETag is the weak ETag of a version.
+func ETag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+func (s *Service) checkTarget(e *entry) error {
+	if err := s.CheckType(e.typ); err != nil {
+		return err
+	}
+	if e.id != "" && !ValidID(e.id) {
+		return fhir.E(fhir.Invalid, "%q is not a valid resource id", e.id)
+	}
+	if e.cond != "" {
+		if _, err := ParseCriteria(e.typ, e.cond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepareBody decodes and validates a resource body for POST or PUT.
+func (s *Service) prepareBody(e *entry, body []byte) error {
+	if err := s.checkTarget(e); err != nil {
+		return err
+	}
+	m, err := fhir.DecodeResource(body)
+	if err != nil {
+		return err
+	}
+	return s.prepareObject(e, m)
+}
+
+func (s *Service) prepareObject(e *entry, m fhir.Object) error {
+	rt, err := fhir.ResourceType(m)
+	if err != nil {
+		return err
+	}
+	if rt != e.typ {
+		return fhir.E(fhir.Invalid, "the body's resourceType %q does not match the URL's %q", rt, e.typ)
+	}
+	if e.method == "PUT" && e.cond == "" {
+		bodyID, _ := m["id"].(string)
+		if bodyID == "" {
+			return &fhir.Error{Kind: fhir.Invalid, Msg: "an update must carry the resource id in the body", Issues: []fhir.Issue{{Diagnostics: "id is required on update", Expression: []string{rt + ".id"}}}}
+		}
+		if bodyID != e.id {
+			return fhir.E(fhir.Invalid, "the body's id %q does not match the URL's %q", bodyID, e.id)
+		}
+	}
+	if err := s.validate(m); err != nil {
+		return err
+	}
+	e.obj = m
+	return nil
+}
+
+func (s *Service) validate(m fhir.Object) error {
+	if s.Validate == nil {
+		return nil
+	}
+	issues := s.Validate(m)
+	var errs []fhir.Issue
+	for _, is := range issues {
+		if is.Severity == "" || is.Severity == "error" || is.Severity == "fatal" {
+			errs = append(errs, is)
+		}
+	}
+	if len(errs) > 0 {
+		rt, _ := m["resourceType"].(string)
+		return fhir.WithIssues(fhir.Invalid, rt+" failed validation", issues)
+	}
+	return nil
+}
+
+func (s *Service) preparePatch(e *entry, patch []byte) error {
+	if err := s.checkTarget(e); err != nil {
+		return err
+	}
+	p, err := jsonpatch.Parse(patch)
+	if err != nil {
+		return err
+	}
+	e.patch = p
+	return nil
+}
+
+// resolveTarget settles which resource a conditional entry acts on.
+func (s *Service) resolveTarget(ctx context.Context, tx store.Tx, e *entry) error {
+	switch e.method {
+	case "POST":
+		if e.id == "" {
+			e.id = NewID()
+		}
+		if e.cond == "" {
+			return nil
+		}
+		ids, err := s.find(ctx, tx, e.typ, e.cond)
+		if err != nil {
+			return err
+		}
+		switch len(ids) {
+		case 0:
+		case 1:
+			e.id, e.noop = ids[0], true
+		default:
+			return fhir.E(fhir.MultipleMatches, "If-None-Exist %q matches %d %s resources", e.cond, len(ids), e.typ)
+		}
+	case "PUT", "PATCH", "DELETE":
+		if e.cond == "" {
+			return nil
+		}
+		ids, err := s.find(ctx, tx, e.typ, e.cond)
+		if err != nil {
+			return err
+		}
+		switch len(ids) {
+		case 0:
+			switch e.method {
+			case "PUT":
+				if bodyID, _ := e.obj["id"].(string); bodyID != "" {
+					e.id = bodyID
+				} else {
+					e.id = NewID()
+				}
+			case "PATCH":
+				return fhir.E(fhir.NotFound, "no %s matches %q", e.typ, e.cond)
+			case "DELETE":
+				e.noop = true
+			}
+		case 1:
+			if e.method == "PUT" {
+				if bodyID, _ := e.obj["id"].(string); bodyID != "" && bodyID != ids[0] {
+					return fhir.E(fhir.Invalid, "the body's id %q is not the id %q that %q matches", bodyID, ids[0], e.cond)
+				}
+			}
+			e.id = ids[0]
+		default:
+			return fhir.E(fhir.MultipleMatches, "%q matches %d %s resources; a conditional %s needs exactly one", e.cond, len(ids), e.typ, e.method)
+		}
+	}
+	return nil
+}
+
+// find runs conditional criteria inside the transaction, holding a lock on
+// them so that two requests with the same criteria cannot both create.
+func (s *Service) find(ctx context.Context, tx store.Tx, typ, query string) ([]string, error) {
+	c, err := ParseCriteria(typ, query)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Lock(ctx, typ+"?"+query); err != nil {
+		return nil, err
+	}
+	return tx.Find(ctx, c, 2)
+}
+
+// apply performs a resolved entry inside tx.
+func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
+	if e.noop && e.method == "POST" {
+		cur, err := tx.Read(ctx, e.typ, e.id)
+		if err != nil {
+			return err
+		}
+		e.result = Result{Resource: cur, Unchanged: true}
+		return nil
+	}
+	if e.noop && e.method == "DELETE" {
+		e.result = Result{Unchanged: true}
+		return nil
+	}
+	cur, err := tx.Read(ctx, e.typ, e.id)
+	var curVersion int64
+	exists := false
+	switch {
+	case err == nil:
+		curVersion = cur.Version
+		exists = !cur.Deleted
+	case errors.Is(err, store.ErrNotFound):
+		cur = nil
+	default:
+		return err
+	}
+	if e.ifMatch != 0 && e.ifMatch != curVersion {
+		return fhir.E(fhir.PreconditionFail, "If-Match version %d is not the current version %d of %s/%s", e.ifMatch, curVersion, e.typ, e.id)
+	}
+	now := s.Now()
+	if cur != nil && !now.After(cur.LastUpdated) {
+		// Keep versions of one resource strictly ordered in time even if
+		// the clock steps back.
+		now = cur.LastUpdated.Add(time.Microsecond)
+	}
+	var obj fhir.Object
+	switch e.method {
+	case "POST":
+		if cur != nil {
+			// A fresh UUID collided: astronomically unlikely, never silent.
+			return fhir.E(fhir.Conflict, "%s/%s already exists", e.typ, e.id)
+		}
+		obj = e.obj
+	case "PUT":
+		obj = e.obj
+	case "PATCH":
+		if !exists {
+			if cur != nil {
+				return &fhir.Error{Kind: fhir.Gone, Msg: e.typ + "/" + e.id + " was deleted"}
+			}
+			return fhir.E(fhir.NotFound, "%s/%s not found", e.typ, e.id)
+		}
+		doc, err := fhir.DecodeResource(cur.Body)
+		if err != nil {
+			return err
+		}
+		patched, err := e.patch.Apply(doc)
+		if err != nil {
+			return err
+		}
+		pm, ok := patched.(map[string]any)
+		if !ok {
+			return fhir.E(fhir.Unprocessable, "the patch does not leave a resource")
+		}
+		if rt, _ := pm["resourceType"].(string); rt != e.typ {
+			return fhir.E(fhir.Unprocessable, "a patch may not change resourceType")
+		}
+		if id, _ := pm["id"].(string); id != e.id {
+			return fhir.E(fhir.Unprocessable, "a patch may not change id")
+		}
+		if err := s.validate(pm); err != nil {
+			return err
+		}
+		obj = pm
+	case "DELETE":
+		if !exists {
+			if cur == nil && e.cond == "" {
+				return fhir.E(fhir.NotFound, "%s/%s not found", e.typ, e.id)
+			}
+			e.result = Result{Resource: cur, Unchanged: true}
+			return nil
+		}
+		r := store.Resource{Type: e.typ, ID: e.id, Version: curVersion + 1, LastUpdated: now, Deleted: true, Method: "DELETE", PatientKey: cur.PatientKey}
+		if err := tx.Put(ctx, store.Write{Resource: r}); err != nil {
+			return err
+		}
+		e.result = Result{Resource: &r}
+		return nil
+	default:
+		return fhir.E(fhir.Invalid, "unsupported method %s", e.method)
+	}
+	p, err := fhir.Prepare(obj, e.id)
+	if err != nil {
+		return err
+	}
+	r := store.Resource{
+		Type: e.typ, ID: e.id, Version: curVersion + 1, LastUpdated: now, Method: e.method,
+		PatientKey: index.PatientKey(obj, e.id),
+	}
+	r.Body = p.Render(r.Version, now)
+	if err := tx.Put(ctx, store.Write{Resource: r, Index: index.Extract(obj)}); err != nil {
+		return err
+	}
+	e.result = Result{Resource: &r, Created: !exists}
+	return nil
+}
+
+// NewID returns a new server-assigned resource id: a random UUID, so ids
+// never collide across nodes and need no sequence.
+func NewID() string { return uuid.NewString() }
+
+// ValidID reports whether s is a valid FHIR id: 1–64 of [A-Za-z0-9-.].
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,531 @@
+// Package postgres is the production store: PostgreSQL through pgx's native
+// API and a pgxpool. It behaves like the SQLite store (both pass
+// internal/store/storetest) and shares its Find and History SQL through
+// internal/store/sqlbuild.
+//
+// Writes. Update runs fn in a READ COMMITTED transaction. Tx.Put is one
+// statement, so one round trip, whatever the number of index tokens: a
+// chain of CTEs that locks the current row of the resource (SELECT ... FOR
+// UPDATE on resource), checks that the new version is the current one plus
+// one, inserts the version, moves the current pointer, and replaces the
+// token rows (passed as three text arrays and unnested). pgx prepares and
+// caches the statement per connection, so a bulk transaction of 300 Puts
+// costs 300 round trips of an already planned statement and one commit.
+//
+// Concurrency. Reads inside a transaction take no locks; instead the
+// transaction remembers which version it read of each resource. A Put that
+// finds the resource changed since that read (or loses a race to create the
+// same new id, which ON CONFLICT DO NOTHING turns into "not inserted" rather
+// than a unique violation) means fn decided on stale data: the attempt is
+// rolled back and fn is run again, as are attempts that hit a serialisation
+// failure, a deadlock (SQLSTATE 40001, 40P01) or a unique violation
+// (23505). So a read-then-put fn never loses an update and, as on SQLite,
+// never sees a conflict it did not cause; after maxAttempts the caller gets
+// store.ErrConflict. A Put whose version is simply wrong (not one more than
+// what fn read, or with nothing read) is store.ErrConflict at once, and the
+// transaction stays usable, as on SQLite.
+//
+// Nothing is acknowledged before COMMIT returns; the commit runs without
+// the caller's cancellation so that a cancelled request is never told
+// "failed" about a write that then commits.
+//
+// Bodies are JSONB: keys come back reordered and whitespace normalised, but
+// numbers keep their written form (1.50 stays 1.50). JSONB refuses the
+// escape \u0000; such a body is an Invalid error (FHIR strings may not hold
+// control characters anyway).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/store"
+	"github.com/sharedcare/sharedcare/internal/store/sqlbuild"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// maxAttempts bounds how many times Update runs fn when attempts keep
+// losing races.
+const maxAttempts = 10
+
+var dialect = sqlbuild.Dialect{Numbered: true, Time: func(t time.Time) any { return t }}
+
+var (
+	cols = sqlbuild.Columns()
+
+	readSQL  = "SELECT " + cols + " FROM resource_version WHERE res_type = $1 AND res_id = $2 ORDER BY version DESC LIMIT 1"
+	vreadSQL = "SELECT " + cols + " FROM resource_version WHERE res_type = $1 AND res_id = $2 AND version = $3"
+
+	// putSQL adds version $3 of ($1, $2) if the current version is $3 - 1,
+	// and answers (inserted, current version seen under the lock).
+	// Parameters: 1 res_type, 2 res_id, 3 version, 4 patient_key,
+	// 5 last_updated, 6 method, 7 deleted, 8 body, 9-11 token params,
+	// systems and codes.
+	//
+	// All CTEs run on one snapshot, so del cannot see tok's rows: the old
+	// index rows go and the new ones stay. ON CONFLICT DO NOTHING on the
+	// version's primary key makes a lost race to create a new resource an
+	// empty ins (after waiting for the winner to commit), not an error that
+	// would abort the transaction.
+	putSQL = `WITH cur AS (
+  SELECT version FROM resource WHERE res_type = $1::text AND res_id = $2::text FOR UPDATE
+), ins AS (
+  INSERT INTO resource_version (res_type, res_id, version, patient_key, last_updated, method, deleted, body)
+  SELECT $1::text, $2::text, $3::bigint, $4::text, $5::timestamptz, $6::text, $7::boolean, $8::jsonb
+  WHERE coalesce((SELECT version FROM cur), 0) = $3::bigint - 1
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+), cur_upd AS (
+  INSERT INTO resource (res_type, res_id, version, patient_key, last_updated, deleted)
+  SELECT $1::text, $2::text, $3::bigint, $4::text, $5::timestamptz, $7::boolean FROM ins
+  ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, patient_key = excluded.patient_key,
+    last_updated = excluded.last_updated, deleted = excluded.deleted
+), del AS (
+  DELETE FROM idx_token WHERE res_type = $1::text AND res_id = $2::text AND EXISTS (SELECT 1 FROM ins)
+), tok AS (
+  INSERT INTO idx_token (res_type, res_id, patient_key, param, system, code)
+  SELECT $1::text, $2::text, $4::text, u.p, u.s, u.c FROM unnest($9::text[], $10::text[], $11::text[]) AS u(p, s, c)
+  WHERE EXISTS (SELECT 1 FROM ins)
+)
+SELECT EXISTS (SELECT 1 FROM ins), coalesce((SELECT version FROM cur), 0)`
+
+	lockSQL = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+)
+
+// Store is the PostgreSQL store.
+type Store struct {
+	pool   *pgxpool.Pool
+	closed atomic.Bool
+}
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// connection string, as pgx accepts), migrates it and returns the store.
+//
+// Parameters pgx does not know are sent as session settings, so
+// "?search_path=myschema" puts the tables, and goose's version table, in
+// that schema (it must exist). Pool parameters such as pool_max_conns are
+// honoured; without one the pool holds up to max(8, 4×GOMAXPROCS)
+// connections.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := migrate(ctx, pool, cfg.ConnConfig); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// migrate applies the embedded migrations, holding an advisory lock keyed
+// by the schema so that servers starting together migrate one at a time.
+// The lock is taken on a connection of its own, closed afterwards, so it
+// can never stay behind in the pool.
+func migrate(ctx context.Context, pool *pgxpool.Pool, cc *pgx.ConnConfig) error {
+	lconn, err := pgx.ConnectConfig(ctx, cc.Copy())
+	if err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	defer lconn.Close(context.WithoutCancel(ctx))
+	var schema *string
+	if err := lconn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	if schema == nil {
+		return fmt.Errorf("postgres: no schema on the search_path exists (search_path=%s)", cc.RuntimeParams["search_path"])
+	}
+	if _, err := lconn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", "sharedcare.migrate."+*schema); err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+// Dialect implements store.Store.
+func (s *Store) Dialect() string { return "postgres" }
+
+// Pool is the connection pool, for packages that keep their own tables in
+// the same database (search indexes, audit).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	return s.pool.Ping(ctx)
+}
+
+// Close waits for the connections in use to be released (so transactions
+// under way finish), then closes the pool. Later calls return ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.pool.Close()
+	return nil
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		if s.closed.Load() {
+			return store.ErrClosed
+		}
+		retry, err := s.attempt(ctx, fn)
+		if !retry {
+			return err
+		}
+		if attempt >= maxAttempts {
+			slog.Warn("postgres: write transaction kept conflicting", "attempts", attempt, "err", err)
+			return store.ErrConflict
+		}
+		// Back off with jitter so the racers spread out: 1ms, 2ms, 4ms...
+		// up to 64ms, times a random factor in [0.5, 1.5).
+		d := time.Millisecond << min(attempt-1, 6)
+		d = time.Duration(float64(d) * (0.5 + rand.Float64()))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+	}
+}
+
+// attempt runs fn once. retry reports that fn lost a race and should run
+// again.
+func (s *Store) attempt(ctx context.Context, fn func(store.Tx) error) (retry bool, err error) {
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		if s.closed.Load() {
+			return false, store.ErrClosed
+		}
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, fhir.Wrap(fhir.Internal, err, "begin")
+	}
+	// Rollback after a successful Commit does nothing.
+	defer ptx.Rollback(context.WithoutCancel(ctx))
+	t := &tx{tx: ptx, ctx: ctx, seen: make(map[key]int64)}
+	err = runFn(fn, t)
+	t.mu.Lock()
+	raced := t.raced
+	t.mu.Unlock()
+	if raced {
+		return true, err
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := ptx.Commit(context.WithoutCancel(ctx)); err != nil {
+		if retryable(err) {
+			return true, err
+		}
+		return false, fhir.Wrap(fhir.Internal, err, "commit")
+	}
+	return false, nil
+}
+
+func runFn(fn func(store.Tx) error, t store.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic in write transaction", "panic", p, "stack", string(debug.Stack()))
+			err = fhir.E(fhir.Internal, "panic in write transaction: %v", p)
+		}
+	}()
+	return fn(t)
+}
+
+// retryable reports a failure that running the transaction again can cure.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40001", "40P01", "23505":
+			return true
+		}
+	}
+	return false
+}
+
+type key struct{ typ, id string }
+
+// tx is one attempt's transaction. pgx connections are not safe for
+// concurrent use, so mu serialises calls from goroutines fn may start.
+type tx struct {
+	mu    sync.Mutex
+	tx    pgx.Tx
+	ctx   context.Context
+	seen  map[key]int64 // version read (or written) per resource, 0 for absent
+	raced bool
+}
+
+// fail turns a database error inside the transaction into the error fn
+// sees, noting the races that call for running fn again.
+func (t *tx) fail(err error, what string) error {
+	if retryable(err) {
+		t.raced = true
+		return store.ErrConflict
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "22P02", "22P05": // invalid JSON text; \u0000 or an untranslatable character
+			return fhir.Wrap(fhir.Invalid, err, "the resource cannot be stored: %s", pe.Message)
+		case "54000": // program_limit_exceeded: an index value too long
+			return fhir.Wrap(fhir.Unprocessable, err, "the resource cannot be stored: %s", pe.Message)
+		}
+	}
+	if ce := t.ctx.Err(); ce != nil && errors.Is(err, ce) {
+		return ce
+	}
+	return fhir.Wrap(fhir.Internal, err, "%s", what)
+}
+
+func (t *tx) Read(ctx context.Context, typ, id string) (*store.Resource, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, err := scan(t.tx.QueryRow(ctxOr(ctx, t.ctx), readSQL, typ, id))
+	switch {
+	case err == nil:
+		t.seen[key{typ, id}] = r.Version
+		return r, nil
+	case errors.Is(err, store.ErrNotFound):
+		t.seen[key{typ, id}] = 0
+		return nil, err
+	}
+	return nil, t.fail(err, "read")
+}
+
+func (t *tx) Find(ctx context.Context, c store.Criteria, limit int) ([]string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids, err := queryIDs(ctxOr(ctx, t.ctx), t.tx, sqlbuild.Find(dialect, c, limit))
+	if err != nil {
+		return nil, t.fail(err, "find")
+	}
+	return ids, nil
+}
+
+func (t *tx) Lock(ctx context.Context, k string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, err := t.tx.Exec(ctxOr(ctx, t.ctx), lockSQL, k); err != nil {
+		return t.fail(err, "lock")
+	}
+	return nil
+}
+
+func (t *tx) Put(ctx context.Context, w store.Write) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := w.Resource
+	var body []byte
+	var params, systems, codes []string
+	if !r.Deleted {
+		if len(r.Body) > 0 {
+			body = r.Body
+		}
+		n := len(w.Index.Tokens)
+		params, systems, codes = make([]string, n), make([]string, n), make([]string, n)
+		for i, tk := range w.Index.Tokens {
+			params[i], systems[i], codes[i] = tk.Param, tk.System, tk.Code
+		}
+	}
+	var inserted bool
+	var cur int64
+	err := t.tx.QueryRow(ctxOr(ctx, t.ctx), putSQL,
+		r.Type, r.ID, r.Version, r.PatientKey, r.LastUpdated, r.Method, r.Deleted, body,
+		params, systems, codes).Scan(&inserted, &cur)
+	if err != nil {
+		return t.fail(err, "put")
+	}
+	k := key{r.Type, r.ID}
+	if !inserted {
+		// The check passed under the lock yet nothing was inserted: another
+		// transaction created the resource first. Or fn read the version it
+		// built on, and it has changed since. Either way fn acted on stale
+		// data and must run again; otherwise the version was wrong.
+		if v, ok := t.seen[k]; cur == r.Version-1 || (ok && v == r.Version-1) {
+			t.raced = true
+		}
+		return store.ErrConflict
+	}
+	t.seen[k] = r.Version
+	return nil
+}
+
+func ctxOr(ctx, def context.Context) context.Context {
+	if ctx == nil {
+		return def
+	}
+	return ctx
+}
+
+// Read implements store.Reader.
+func (s *Store) Read(ctx context.Context, typ, id string) (*store.Resource, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	r, err := scan(s.pool.QueryRow(ctx, readSQL, typ, id))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, s.wrap(err, "read")
+	}
+	return r, err
+}
+
+// VRead implements store.Reader.
+func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (*store.Resource, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	r, err := scan(s.pool.QueryRow(ctx, vreadSQL, typ, id, version))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, s.wrap(err, "vread")
+	}
+	return r, err
+}
+
+// Find implements store.Reader.
+func (s *Store) Find(ctx context.Context, c store.Criteria, limit int) ([]string, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	ids, err := queryIDs(ctx, s.pool, sqlbuild.Find(dialect, c, limit))
+	if err != nil {
+		return nil, s.wrap(err, "find")
+	}
+	return ids, nil
+}
+
+// Count implements store.Reader.
+func (s *Store) Count(ctx context.Context, typ string) (int64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	var n int64
+	var err error
+	if typ == "" {
+		err = s.pool.QueryRow(ctx, "SELECT count(*) FROM resource WHERE NOT deleted").Scan(&n)
+	} else {
+		err = s.pool.QueryRow(ctx, "SELECT count(*) FROM resource WHERE res_type = $1 AND NOT deleted", typ).Scan(&n)
+	}
+	if err != nil {
+		return 0, s.wrap(err, "count")
+	}
+	return n, nil
+}
+
+// History implements store.Reader.
+func (s *Store) History(ctx context.Context, hq store.HistoryQuery) ([]store.Resource, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	q := sqlbuild.History(dialect, hq)
+	rows, err := s.pool.Query(ctx, q.String(), q.Args...)
+	if err != nil {
+		return nil, s.wrap(err, "history")
+	}
+	defer rows.Close()
+	var out []store.Resource
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, s.wrap(err, "history")
+		}
+		out = append(out, *r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "history")
+	}
+	return out, nil
+}
+
+// wrap makes a read failure an Internal error, or ErrClosed after Close,
+// or the context's error when the caller gave up.
+func (s *Store) wrap(err error, what string) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fhir.Wrap(fhir.Internal, err, "%s", what)
+}
+
+type querier interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}
+
+func queryIDs(ctx context.Context, db querier, q *sqlbuild.Query) ([]string, error) {
+	rows, err := db.Query(ctx, q.String(), q.Args...)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// scan reads one row of sqlbuild.Columns(). pgx.ErrNoRows becomes
+// store.ErrNotFound; other errors are returned as they are.
+func scan(row pgx.Row) (*store.Resource, error) {
+	var r store.Resource
+	var body []byte
+	if err := row.Scan(&r.Type, &r.ID, &r.Version, &r.PatientKey, &r.LastUpdated, &r.Method, &r.Deleted, &body); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, store.ErrNotFound
+		}
+		return nil, err
+	}
+	r.LastUpdated = r.LastUpdated.UTC()
+	r.Body = body
+	return &r, nil
+}

@@ -1,0 +1,454 @@
+// Package sqlite is the embedded store: one SQLite file in WAL mode under
+// the data directory, zero configuration. Reads run on a pool of
+// connections; all writes go through one writer goroutine that gathers the
+// write transactions waiting at that moment into one SQLite transaction
+// (each in its own savepoint) and one fsync: group commit. No caller is
+// answered before the commit that holds its write is durable.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/store"
+	"github.com/sharedcare/sharedcare/internal/store/sqlbuild"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// FileName is the database file inside the data directory.
+const FileName = "sharedcare.db"
+
+// maxBatch bounds how many waiting transactions one commit gathers, so one
+// commit's latency stays bounded.
+const maxBatch = 512
+
+var dialect = sqlbuild.Dialect{Time: func(t time.Time) any { return t.UnixMicro() }}
+
+// Store is the SQLite store.
+type Store struct {
+	read   *sql.DB
+	write  *sql.DB
+	wconn  *sql.Conn
+	reqs   chan *request
+	stop   chan struct{}
+	done   chan struct{}
+	stmts  writeStmts
+	rstmts readStmts
+}
+
+type request struct {
+	fn   func(store.Tx) error
+	done chan error
+}
+
+type writeStmts struct {
+	readCurrent, insertVersion, upsertCurrent, deleteTokens, insertToken *sql.Stmt
+}
+
+type readStmts struct {
+	read, vread *sql.Stmt
+}
+
+// Open opens (creating if need be) the database in dir and migrates it.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	path := filepath.Join(dir, FileName)
+	return OpenFile(ctx, path)
+}
+
+// OpenFile opens the database at path (":memory:" is not supported: the
+// reader and writer pools must share one file).
+func OpenFile(ctx context.Context, path string) (*Store, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(0)", "cache_size(-65536)", "temp_store(MEMORY)"} {
+		q.Add("_pragma", p)
+	}
+	dsn := "file:" + path + "?" + q.Encode()
+	write, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	rq := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "query_only(1)", "cache_size(-32768)", "temp_store(MEMORY)"} {
+		rq.Add("_pragma", p)
+	}
+	read, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	n := runtime.GOMAXPROCS(0) * 2
+	if n < 4 {
+		n = 4
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxLifetime(0)
+	read.SetConnMaxIdleTime(0)
+	wconn, err := write.Conn(ctx)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
+	s := &Store{read: read, write: write, wconn: wconn, reqs: make(chan *request, maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
+	if err := s.prepare(ctx); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	prep := func(c interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	}, q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = c.PrepareContext(ctx, q)
+		return st
+	}
+	cols := sqlbuild.Columns()
+	s.stmts.readCurrent = prep(s.wconn, "SELECT "+cols+" FROM resource_version WHERE res_type = ? AND res_id = ? ORDER BY version DESC LIMIT 1")
+	s.stmts.insertVersion = prep(s.wconn, "INSERT INTO resource_version (res_type, res_id, version, patient_key, last_updated, method, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+	s.stmts.upsertCurrent = prep(s.wconn, "INSERT INTO resource (res_type, res_id, version, patient_key, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, patient_key = excluded.patient_key, last_updated = excluded.last_updated, deleted = excluded.deleted")
+	s.stmts.deleteTokens = prep(s.wconn, "DELETE FROM idx_token WHERE res_type = ? AND res_id = ?")
+	s.stmts.insertToken = prep(s.wconn, "INSERT INTO idx_token (res_type, res_id, patient_key, param, system, code) VALUES (?, ?, ?, ?, ?, ?)")
+	s.rstmts.read = prep(s.read, "SELECT "+cols+" FROM resource_version WHERE res_type = ? AND res_id = ? ORDER BY version DESC LIMIT 1")
+	s.rstmts.vread = prep(s.read, "SELECT "+cols+" FROM resource_version WHERE res_type = ? AND res_id = ? AND version = ?")
+	return err
+}
+
+// Dialect implements store.Store.
+func (s *Store) Dialect() string { return "sqlite" }
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	select {
+	case <-s.stop:
+		return store.ErrClosed
+	default:
+	}
+	return s.read.PingContext(ctx)
+}
+
+// Close stops the writer after the transactions already submitted are
+// committed, then closes the database.
+func (s *Store) Close() error {
+	select {
+	case <-s.stop:
+		return nil
+	default:
+	}
+	close(s.stop)
+	<-s.done
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	if s.wconn != nil {
+		s.wconn.Close()
+	}
+	err1 := s.read.Close()
+	err2 := s.write.Close()
+	return errors.Join(err1, err2)
+}
+
+// Update implements store.Store: fn joins the next group commit.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	r := &request{fn: fn, done: make(chan error, 1)}
+	select {
+	case <-s.stop:
+		return store.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	case s.reqs <- r:
+	}
+	// Once submitted, wait for the outcome even if ctx ends: the caller
+	// must not be told "failed" about a write that then commits.
+	return <-r.done
+}
+
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*request, 0, maxBatch)
+	for {
+		var first *request
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			// Drain what was submitted before Close.
+			for {
+				select {
+				case r := <-s.reqs:
+					s.commit([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch of transactions in one SQLite transaction, each in a
+// savepoint so a failing one is undone alone, and answers each caller only
+// after the commit is durable.
+func (s *Store) commit(batch []*request) {
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	if _, err := s.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		for _, r := range batch {
+			r.done <- fhir.Wrap(fhir.Internal, err, "begin")
+		}
+		return
+	}
+	tx := &tx{s: s, ctx: ctx}
+	ok := 0
+	for i, r := range batch {
+		if _, err := s.wconn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			errs[i] = fhir.Wrap(fhir.Internal, err, "savepoint")
+			continue
+		}
+		err := runFn(r.fn, tx)
+		if err != nil {
+			if _, rerr := s.wconn.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		} else {
+			ok++
+		}
+		if _, rerr := s.wconn.ExecContext(ctx, "RELEASE w"); rerr != nil && err == nil {
+			err = fhir.Wrap(fhir.Internal, rerr, "release savepoint")
+		}
+		errs[i] = err
+	}
+	var cerr error
+	if ok > 0 {
+		_, cerr = s.wconn.ExecContext(ctx, "COMMIT")
+	} else {
+		_, cerr = s.wconn.ExecContext(ctx, "ROLLBACK")
+		cerr = nil
+	}
+	if cerr != nil {
+		slog.Error("sqlite commit failed", "err", cerr)
+		s.wconn.ExecContext(ctx, "ROLLBACK")
+	}
+	for i, r := range batch {
+		if errs[i] == nil && cerr != nil {
+			errs[i] = fhir.Wrap(fhir.Internal, cerr, "commit")
+		}
+		r.done <- errs[i]
+	}
+}
+
+func runFn(fn func(store.Tx) error, tx store.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic in write transaction", "panic", p, "stack", string(debug.Stack()))
+			err = fhir.E(fhir.Internal, "panic in write transaction: %v", p)
+		}
+	}()
+	return fn(tx)
+}
+
+type tx struct {
+	s   *Store
+	ctx context.Context
+}
+
+func (t *tx) Read(_ context.Context, typ, id string) (*store.Resource, error) {
+	return scanOne(t.s.stmts.readCurrent.QueryRowContext(t.ctx, typ, id))
+}
+
+func (t *tx) Find(_ context.Context, c store.Criteria, limit int) ([]string, error) {
+	q := sqlbuild.Find(dialect, c, limit)
+	return queryIDs(t.ctx, t.s.wconn, q)
+}
+
+// Lock is a no-op: the single writer already serialises every transaction.
+func (t *tx) Lock(context.Context, string) error { return nil }
+
+func (t *tx) Put(_ context.Context, w store.Write) error {
+	r := w.Resource
+	cur, err := t.Read(t.ctx, r.Type, r.ID)
+	var curVersion int64
+	switch {
+	case err == nil:
+		curVersion = cur.Version
+	case errors.Is(err, store.ErrNotFound):
+	default:
+		return err
+	}
+	if r.Version != curVersion+1 {
+		return store.ErrConflict
+	}
+	st := t.s.stmts
+	var body any
+	if !r.Deleted {
+		body = r.Body
+	}
+	ts := r.LastUpdated.UnixMicro()
+	if _, err := st.insertVersion.ExecContext(t.ctx, r.Type, r.ID, r.Version, r.PatientKey, ts, r.Method, r.Deleted, body); err != nil {
+		return fhir.Wrap(fhir.Internal, err, "insert version")
+	}
+	if _, err := st.upsertCurrent.ExecContext(t.ctx, r.Type, r.ID, r.Version, r.PatientKey, ts, r.Deleted); err != nil {
+		return fhir.Wrap(fhir.Internal, err, "update current")
+	}
+	if curVersion > 0 {
+		if _, err := st.deleteTokens.ExecContext(t.ctx, r.Type, r.ID); err != nil {
+			return fhir.Wrap(fhir.Internal, err, "delete index")
+		}
+	}
+	if !r.Deleted {
+		for _, tk := range w.Index.Tokens {
+			if _, err := st.insertToken.ExecContext(t.ctx, r.Type, r.ID, r.PatientKey, tk.Param, tk.System, tk.Code); err != nil {
+				return fhir.Wrap(fhir.Internal, err, "insert index")
+			}
+		}
+	}
+	return nil
+}
+
+// Read implements store.Reader.
+func (s *Store) Read(ctx context.Context, typ, id string) (*store.Resource, error) {
+	return scanOne(s.rstmts.read.QueryRowContext(ctx, typ, id))
+}
+
+// VRead implements store.Reader.
+func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (*store.Resource, error) {
+	return scanOne(s.rstmts.vread.QueryRowContext(ctx, typ, id, version))
+}
+
+// Find implements store.Reader.
+func (s *Store) Find(ctx context.Context, c store.Criteria, limit int) ([]string, error) {
+	return queryIDs(ctx, s.read, sqlbuild.Find(dialect, c, limit))
+}
+
+// Count implements store.Reader.
+func (s *Store) Count(ctx context.Context, typ string) (int64, error) {
+	var n int64
+	var err error
+	if typ == "" {
+		err = s.read.QueryRowContext(ctx, "SELECT count(*) FROM resource WHERE deleted = 0").Scan(&n)
+	} else {
+		err = s.read.QueryRowContext(ctx, "SELECT count(*) FROM resource WHERE res_type = ? AND deleted = 0", typ).Scan(&n)
+	}
+	if err != nil {
+		return 0, fhir.Wrap(fhir.Internal, err, "count")
+	}
+	return n, nil
+}
+
+// History implements store.Reader.
+func (s *Store) History(ctx context.Context, hq store.HistoryQuery) ([]store.Resource, error) {
+	q := sqlbuild.History(dialect, hq)
+	rows, err := s.read.QueryContext(ctx, q.String(), q.Args...)
+	if err != nil {
+		return nil, fhir.Wrap(fhir.Internal, err, "history")
+	}
+	defer rows.Close()
+	var out []store.Resource
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fhir.Wrap(fhir.Internal, err, "history")
+	}
+	return out, nil
+}
+
+type querier interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+func queryIDs(ctx context.Context, db querier, q *sqlbuild.Query) ([]string, error) {
+	rows, err := db.QueryContext(ctx, q.String(), q.Args...)
+	if err != nil {
+		return nil, fhir.Wrap(fhir.Internal, err, "find")
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fhir.Wrap(fhir.Internal, err, "find")
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scan(sc scanner) (*store.Resource, error) {
+	var r store.Resource
+	var ts int64
+	var body []byte
+	if err := sc.Scan(&r.Type, &r.ID, &r.Version, &r.PatientKey, &ts, &r.Method, &r.Deleted, &body); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, store.ErrNotFound
+		}
+		return nil, fhir.Wrap(fhir.Internal, err, "scan")
+	}
+	r.LastUpdated = time.UnixMicro(ts).UTC()
+	r.Body = body
+	return &r, nil
+}
+
+func scanOne(row *sql.Row) (*store.Resource, error) { return scan(row) }

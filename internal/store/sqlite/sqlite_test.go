@@ -1,0 +1,74 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sharedcare/sharedcare/internal/store"
+	"github.com/sharedcare/sharedcare/internal/store/sqlite"
+	"github.com/sharedcare/sharedcare/internal/store/storetest"
+)
+
+func open(t testing.TB, dir string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, t.TempDir()) })
+}
+
+func TestReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	clk := storetest.NewClock(storetest.Time0)
+	w1 := storetest.NewWrite("Patient", "a", 1, clk.Next(), map[string]any{"active": true}, storetest.Tok("identifier", "s", "1"))
+	w2 := storetest.NewWrite("Patient", "a", 2, clk.Next(), map[string]any{"active": false}, storetest.Tok("identifier", "s", "2"))
+	o := storetest.Observation("o1", "a", clk.Next())
+	storetest.MustPut(t, s, w1)
+	storetest.MustPut(t, s, w2, o)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = open(t, dir)
+	r, err := s.Read(t.Context(), "Patient", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckResource(t, r, w2)
+	v, err := s.VRead(t.Context(), "Patient", "a", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckResource(t, v, w1)
+	r, err = s.Read(t.Context(), "Observation", "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckResource(t, r, o)
+	ids, err := s.Find(t.Context(), store.Criteria{Type: "Patient", Tokens: []store.TokenClause{{Param: "identifier", Values: []store.TokenMatch{{System: "s", Code: "2"}}}}}, 10)
+	if err != nil || len(ids) != 1 || ids[0] != "a" {
+		t.Errorf("find after reopen: %q, %v", ids, err)
+	}
+	h, err := s.History(t.Context(), store.HistoryQuery{Limit: 10})
+	if err != nil || len(h) != 3 {
+		t.Errorf("history after reopen: %d versions, %v", len(h), err)
+	}
+	if n, err := s.Count(t.Context(), ""); err != nil || n != 2 {
+		t.Errorf("count after reopen: %d, %v", n, err)
+	}
+	// And it takes writes again.
+	storetest.MustPut(t, s, storetest.NewWrite("Patient", "a", 3, clk.Next(), nil))
+}
+
+func BenchmarkRead(b *testing.B) { storetest.BenchRead(b, open(b, b.TempDir())) }
+
+func BenchmarkCreateParallel(b *testing.B) { storetest.BenchCreateParallel(b, open(b, b.TempDir())) }
+
+func BenchmarkBulk300(b *testing.B) { storetest.BenchBulk(b, open(b, b.TempDir())) }
