@@ -2,9 +2,11 @@ package fhir
 
 import (
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -126,3 +128,36 @@ func FuzzDecodeResource(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeAgreesWithStdlib: the fast decoder must accept exactly what
+// encoding/json accepts and produce the same values, numbers included.
+func FuzzDecodeAgreesWithStdlib(f *testing.F) {
+	for _, s := range []string{`{"a":1.50,"b":[true,null,"x\u00e9"]}`, `{"a":1e400}`, `[1,2`, `"\ud800"`, `{"a":1,"a":2}`, `-0`, `{"resourceType":"P","_x":[null]}`, "\"\\u0000\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := Decode(data)
+		dec := json.NewDecoder(strings.NewReader(string(data)))
+		dec.UseNumber()
+		var want any
+		werr := dec.Decode(&want)
+		if werr == nil {
+			if _, terr := dec.Token(); terr != io.EOF {
+				werr = errString("trailing data")
+			}
+		}
+		if werr == nil && (!utf8Valid(data) || depth(data) > MaxDepth) {
+			werr = errString("checked before decoding")
+		}
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("fast decoder err=%v, encoding/json err=%v for %q", err, werr, data)
+		}
+		if err == nil {
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("values differ for %q:\n%s", data, d)
+			}
+		}
+	})
+}
+
+func utf8Valid(b []byte) bool { return utf8.Valid(b) }

