@@ -13,6 +13,11 @@ import (
 	"github.com/sharedcare/sharedcare/internal/store"
 )
 
+// MaxTokenLen is the longest code or identifier value indexed. Longer ones
+// are stored with the resource but not indexed: nothing real is that long,
+// and PostgreSQL's btree refuses entries past about 2.7 KB.
+const MaxTokenLen = 1024
+
 // Extract returns the index rows for resource m.
 func Extract(m fhir.Object) store.Index {
 	var ix store.Index
@@ -23,7 +28,7 @@ func Extract(m fhir.Object) store.Index {
 				continue
 			}
 			value, _ := id["value"].(string)
-			if value == "" {
+			if value == "" || len(value) > MaxTokenLen {
 				continue
 			}
 			system, _ := id["system"].(string)

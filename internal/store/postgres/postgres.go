@@ -3,14 +3,26 @@
 // internal/store/storetest) and shares its Find and History SQL through
 // internal/store/sqlbuild.
 //
-// Writes. Update runs fn in a READ COMMITTED transaction. Tx.Put is one
-// statement, so one round trip, whatever the number of index tokens: a
-// chain of CTEs that locks the current row of the resource (SELECT ... FOR
-// UPDATE on resource), checks that the new version is the current one plus
-// one, inserts the version, moves the current pointer, and replaces the
-// token rows (passed as three text arrays and unnested). pgx prepares and
-// caches the statement per connection, so a bulk transaction of 300 Puts
-// costs 300 round trips of an already planned statement and one commit.
+// Writes. Update runs fn in a READ COMMITTED transaction. A Put is one
+// statement whatever the number of index tokens: a chain of CTEs that locks
+// the current row of the resource (SELECT ... FOR UPDATE on resource),
+// checks that the new version is the current one plus one, inserts the
+// version, moves the current pointer and replaces the token rows (passed as
+// three text arrays and unnested). pgx prepares and caches it per
+// connection.
+//
+// Round trips. Statements are pipelined (pgx.Batch): Put and Lock only
+// queue theirs; the queue goes to the server in one round trip, in order,
+// together with the next statement whose answer fn needs (Read, Find),
+// when 256 are waiting, or before COMMIT. BEGIN is queued the same way. So
+// a bulk transaction of 300 Puts costs three round trips (two batches and
+// COMMIT), a one-Put Update two (BEGIN+Put, COMMIT), a read-then-put one
+// per Read plus COMMIT. Since a queued Put's outcome is known only later,
+// a refused one makes the attempt roll back and fn run again, this time
+// with that resource's Puts sent and checked at once: fn sees
+// store.ErrConflict from Put exactly where the contract puts it, and the
+// speculative attempt never shows. After a refused Put, as on SQLite, the
+// transaction stays usable.
 //
 // Concurrency. Reads inside a transaction take no locks; instead the
 // transaction remembers which version it read of each resource. A Put that
@@ -19,11 +31,14 @@
 // than a unique violation) means fn decided on stale data: the attempt is
 // rolled back and fn is run again, as are attempts that hit a serialisation
 // failure, a deadlock (SQLSTATE 40001, 40P01) or a unique violation
-// (23505). So a read-then-put fn never loses an update and, as on SQLite,
-// never sees a conflict it did not cause; after maxAttempts the caller gets
-// store.ErrConflict. A Put whose version is simply wrong (not one more than
-// what fn read, or with nothing read) is store.ErrConflict at once, and the
-// transaction stays usable, as on SQLite.
+// (23505). On the attempts after such a race, Tx.Read locks the resource
+// that raced (SELECT ... FOR UPDATE) before reading it, so a hot resource
+// gets its writers in line instead of having them retry forever: optimistic
+// first, pessimistic where it proved needed. So a read-then-put fn never
+// loses an update and, as on SQLite, never sees a conflict it did not
+// cause; only after maxAttempts does the caller get store.ErrConflict. A
+// Put whose version is simply wrong (not one more than what fn read, or
+// with nothing read) gets store.ErrConflict.
 //
 // Nothing is acknowledged before COMMIT returns; the commit runs without
 // the caller's cancellation so that a cancelled request is never told
@@ -109,13 +124,15 @@ var (
 )
 SELECT EXISTS (SELECT 1 FROM ins), coalesce((SELECT version FROM cur), 0)`
 
-	lockSQL = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+	lockSQL    = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+	lockRowSQL = "SELECT 1 FROM resource WHERE res_type = $1 AND res_id = $2 FOR UPDATE"
 )
 
 // Store is the PostgreSQL store.
 type Store struct {
-	pool   *pgxpool.Pool
-	closed atomic.Bool
+	pool    *pgxpool.Pool
+	closed  atomic.Bool
+	retries atomic.Int64 // attempts run again after a race, for tests
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -212,14 +229,16 @@ func (s *Store) Close() error {
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	rs := &retryState{hot: map[key]bool{}, sync: map[key]bool{}}
 	for attempt := 1; ; attempt++ {
 		if s.closed.Load() {
 			return store.ErrClosed
 		}
-		retry, err := s.attempt(ctx, fn)
+		retry, err := s.attempt(ctx, fn, rs)
 		if !retry {
 			return err
 		}
+		s.retries.Add(1)
 		if attempt >= maxAttempts {
 			slog.Warn("postgres: write transaction kept conflicting", "attempts", attempt, "err", err)
 			return store.ErrConflict
@@ -238,8 +257,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 // attempt runs fn once. retry reports that fn lost a race and should run
 // again.
-func (s *Store) attempt(ctx context.Context, fn func(store.Tx) error) (retry bool, err error) {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+func (s *Store) attempt(ctx context.Context, fn func(store.Tx) error, rs *retryState) (retry bool, err error) {
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		if s.closed.Load() {
 			return false, store.ErrClosed
@@ -249,18 +268,38 @@ func (s *Store) attempt(ctx context.Context, fn func(store.Tx) error) (retry boo
 		}
 		return false, fhir.Wrap(fhir.Internal, err, "begin")
 	}
-	// Rollback after a successful Commit does nothing.
-	defer ptx.Rollback(context.WithoutCancel(ctx))
-	t := &tx{tx: ptx, ctx: ctx, seen: make(map[key]int64)}
+	// A connection left inside a transaction (after a failed rollback) is
+	// destroyed by Release rather than reused.
+	defer conn.Release()
+	t := &tx{conn: conn, ctx: ctx, seen: make(map[key]int64), rs: rs}
+	defer func() {
+		// Rollback after a successful Commit does nothing.
+		if t.ptx != nil {
+			t.ptx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
 	err = runFn(fn, t)
 	t.mu.Lock()
-	raced := t.raced
-	t.mu.Unlock()
-	if raced {
+	defer t.mu.Unlock()
+	if !t.raced {
+		// Send what is still queued, to learn the outcome of its Puts:
+		// even when fn failed, as it may have failed because a queued Put
+		// said nil where a checked one would have said ErrConflict.
+		if ferr := t.flush(ctx); ferr != nil {
+			if ferr = t.fail(ferr, "write"); err == nil {
+				err = ferr
+			}
+		}
+	}
+	if t.raced {
 		return true, err
 	}
 	if err != nil {
 		return false, err
+	}
+	ptx := t.ptx
+	if ptx == nil {
+		return false, nil // fn ran no statement: nothing to commit
 	}
 	if err := ptx.Commit(context.WithoutCancel(ctx)); err != nil {
 		if retryable(err) {
@@ -295,14 +334,90 @@ func retryable(err error) bool {
 
 type key struct{ typ, id string }
 
-// tx is one attempt's transaction. pgx connections are not safe for
-// concurrent use, so mu serialises calls from goroutines fn may start.
+var txOptions = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
+
+// maxQueued bounds how many statements wait in a transaction's pipeline
+// before they are sent.
+const maxQueued = 256
+
+// retryState is what one Update carries from an attempt to the next.
+type retryState struct {
+	hot  map[key]bool // lock when read: a read of theirs went stale
+	sync map[key]bool // check Puts at once: a deferred Put of theirs was refused
+}
+
+// tx is one attempt's transaction.
+//
+// Statements are pipelined: Put and Lock only queue their statement, and
+// whatever is queued goes to the server in one pgx.Batch, in order, with
+// the next statement whose answer fn needs (Read, Find) or before COMMIT.
+// BEGIN is queued the same way, so it costs no round trip of its own. A bulk
+// transaction of Puts is thus one round trip per 256 Puts plus COMMIT, a
+// one-Put Update two (BEGIN+Put, COMMIT), and read-then-put one per Read.
+//
+// A queued Put's outcome is known only when it is sent. If it was refused
+// (the version was not current+1), the attempt is rolled back and fn runs
+// again: with that resource's Puts checked at once this time, so fn sees
+// store.ErrConflict from Put exactly as the contract says, or, if the
+// refusal came from a race, with the resource locked as it is read. Either
+// way the first attempt's outcome never reaches fn's caller.
+//
+// pgx connections are not safe for concurrent use, so mu serialises calls
+// from goroutines fn may start.
 type tx struct {
 	mu    sync.Mutex
-	tx    pgx.Tx
+	conn  *pgxpool.Conn
+	ptx   pgx.Tx     // nil until the first batch is sent
+	batch *pgx.Batch // queued statements, not yet sent
 	ctx   context.Context
+	rs    *retryState
 	seen  map[key]int64 // version read (or written) per resource, 0 for absent
-	raced bool
+	raced bool          // fn must run again: this attempt will be rolled back
+}
+
+// queue adds a statement to the batch to be sent, after BEGIN if the
+// transaction has not begun.
+func (t *tx) queue(sql string, args ...any) *pgx.QueuedQuery {
+	if t.batch == nil {
+		t.batch = &pgx.Batch{}
+		if t.ptx == nil {
+			t.batch.BeginTx(txOptions)
+		}
+	}
+	return t.batch.Queue(sql, args...)
+}
+
+// flush sends the queued statements in one round trip and runs their
+// callbacks.
+func (t *tx) flush(ctx context.Context) error {
+	b := t.batch
+	if b == nil {
+		return nil
+	}
+	t.batch = nil
+	var br pgx.BatchResults
+	if t.ptx == nil {
+		br = t.conn.SendBatch(ctx, b)
+		t.ptx = br.Tx()
+	} else {
+		br = t.ptx.SendBatch(ctx, b)
+	}
+	return br.Close()
+}
+
+// refused handles a Put that inserted nothing: cur is the current version
+// the statement saw under its lock, seen what fn had read before the Put.
+// It reports whether the refusal is a race, which running fn again cures.
+func (t *tx) refused(k key, version, cur int64, seen int64, read bool) bool {
+	// The check passed under the lock yet nothing was inserted: another
+	// transaction created the resource first. Or fn had read the version
+	// it built on, and it has changed since. Either way fn acted on stale
+	// data; otherwise the version was simply wrong.
+	if cur == version-1 || (read && seen == version-1) {
+		t.rs.hot[k] = true
+		return true
+	}
+	return false
 }
 
 // fail turns a database error inside the transaction into the error fn
@@ -327,43 +442,88 @@ func (t *tx) fail(err error, what string) error {
 	return fhir.Wrap(fhir.Internal, err, "%s", what)
 }
 
+// send flushes the queue, as the statement fn waits for needs. An error, or
+// a queued Put found refused, ends the attempt.
+func (t *tx) send(ctx context.Context, what string) error {
+	if err := t.flush(ctxOr(ctx, t.ctx)); err != nil {
+		return t.fail(err, what)
+	}
+	if t.raced {
+		return store.ErrConflict
+	}
+	return nil
+}
+
 func (t *tx) Read(ctx context.Context, typ, id string) (*store.Resource, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r, err := scan(t.tx.QueryRow(ctxOr(ctx, t.ctx), readSQL, typ, id))
-	switch {
-	case err == nil:
-		t.seen[key{typ, id}] = r.Version
-		return r, nil
-	case errors.Is(err, store.ErrNotFound):
-		t.seen[key{typ, id}] = 0
+	if t.raced {
+		return nil, store.ErrConflict
+	}
+	k := key{typ, id}
+	if t.rs.hot[k] {
+		// This resource changed under an earlier attempt: lock it before
+		// reading, so that this attempt cannot lose the same race again.
+		// The read is a statement of its own, after the lock, so it sees
+		// what the lock holder committed.
+		t.queue(lockRowSQL, typ, id)
+	}
+	var r *store.Resource
+	var rerr error
+	t.queue(readSQL, typ, id).QueryRow(func(row pgx.Row) error {
+		r, rerr = scanRaw(row)
+		if errors.Is(rerr, pgx.ErrNoRows) {
+			return nil // an answer, not a failure: pgx would drop its statement cache
+		}
+		return rerr
+	})
+	if err := t.send(ctx, "read"); err != nil {
 		return nil, err
 	}
-	return nil, t.fail(err, "read")
+	if errors.Is(rerr, pgx.ErrNoRows) {
+		t.seen[k] = 0
+		return nil, store.ErrNotFound
+	}
+	t.seen[k] = r.Version
+	return r, nil
 }
 
 func (t *tx) Find(ctx context.Context, c store.Criteria, limit int) ([]string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ids, err := queryIDs(ctxOr(ctx, t.ctx), t.tx, sqlbuild.Find(dialect, c, limit))
-	if err != nil {
-		return nil, t.fail(err, "find")
+	if t.raced {
+		return nil, store.ErrConflict
+	}
+	q := sqlbuild.Find(dialect, c, limit)
+	var ids []string
+	t.queue(q.String(), q.Args...).Query(func(rows pgx.Rows) (err error) {
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err := t.send(ctx, "find"); err != nil {
+		return nil, err
 	}
 	return ids, nil
 }
 
+// Lock queues the lock: it is taken, in order, before any later statement
+// of the transaction runs.
 func (t *tx) Lock(ctx context.Context, k string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, err := t.tx.Exec(ctxOr(ctx, t.ctx), lockSQL, k); err != nil {
-		return t.fail(err, "lock")
+	if t.raced {
+		return store.ErrConflict
 	}
+	t.queue(lockSQL, k)
 	return nil
 }
 
 func (t *tx) Put(ctx context.Context, w store.Write) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.raced {
+		return store.ErrConflict
+	}
 	r := w.Resource
 	var body []byte
 	var params, systems, codes []string
@@ -377,26 +537,47 @@ func (t *tx) Put(ctx context.Context, w store.Write) error {
 			params[i], systems[i], codes[i] = tk.Param, tk.System, tk.Code
 		}
 	}
+	k := key{r.Type, r.ID}
+	seen, read := t.seen[k]
+	now := t.rs.sync[k]
 	var inserted bool
 	var cur int64
-	err := t.tx.QueryRow(ctxOr(ctx, t.ctx), putSQL,
-		r.Type, r.ID, r.Version, r.PatientKey, r.LastUpdated, r.Method, r.Deleted, body,
-		params, systems, codes).Scan(&inserted, &cur)
-	if err != nil {
-		return t.fail(err, "put")
+	t.queue(putSQL, r.Type, r.ID, r.Version, r.PatientKey, r.LastUpdated, r.Method, r.Deleted, body,
+		params, systems, codes).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&inserted, &cur); err != nil {
+			return err
+		}
+		if !inserted && !now {
+			// A queued Put was refused: run fn again, and check this
+			// resource's Puts at once next time unless it was a race.
+			t.raced = true
+			if !t.refused(k, r.Version, cur, seen, read) {
+				t.rs.sync[k] = true
+			}
+		}
+		return nil
+	})
+	t.seen[k] = r.Version
+	if !now {
+		if t.batch.Len() >= maxQueued {
+			return t.send(ctx, "put")
+		}
+		return nil
 	}
-	k := key{r.Type, r.ID}
+	if err := t.send(ctx, "put"); err != nil {
+		return err
+	}
 	if !inserted {
-		// The check passed under the lock yet nothing was inserted: another
-		// transaction created the resource first. Or fn read the version it
-		// built on, and it has changed since. Either way fn acted on stale
-		// data and must run again; otherwise the version was wrong.
-		if v, ok := t.seen[k]; cur == r.Version-1 || (ok && v == r.Version-1) {
+		if read {
+			t.seen[k] = seen
+		} else {
+			delete(t.seen, k)
+		}
+		if t.refused(k, r.Version, cur, seen, read) {
 			t.raced = true
 		}
 		return store.ErrConflict
 	}
-	t.seen[k] = r.Version
 	return nil
 }
 
@@ -517,12 +698,18 @@ func queryIDs(ctx context.Context, db querier, q *sqlbuild.Query) ([]string, err
 // scan reads one row of sqlbuild.Columns(). pgx.ErrNoRows becomes
 // store.ErrNotFound; other errors are returned as they are.
 func scan(row pgx.Row) (*store.Resource, error) {
+	r, err := scanRaw(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	return r, err
+}
+
+// scanRaw is scan without translating pgx.ErrNoRows.
+func scanRaw(row pgx.Row) (*store.Resource, error) {
 	var r store.Resource
 	var body []byte
 	if err := row.Scan(&r.Type, &r.ID, &r.Version, &r.PatientKey, &r.LastUpdated, &r.Method, &r.Deleted, &body); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, store.ErrNotFound
-		}
 		return nil, err
 	}
 	r.LastUpdated = r.LastUpdated.UTC()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // DefaultTestURL is the server tests use when SHAREDCARE_TEST_POSTGRES is
@@ -31,7 +33,13 @@ const schemaPrefix = "t_"
 // be before TestURL drops it.
 const staleAfter = 6 * time.Hour
 
-var sweepOnce sync.Once
+var (
+	sweepOnce sync.Once
+	// unreachable remembers that no server answered, so the tests after
+	// the first skip at once instead of each waiting for a timeout.
+	unreachableMu sync.Mutex
+	unreachable   = map[string]error{}
+)
 
 // TestURL returns a connection URL for a fresh, empty schema of its own on
 // the test PostgreSQL server (SHAREDCARE_TEST_POSTGRES, or DefaultTestURL),
@@ -50,7 +58,19 @@ func TestURL(t testing.TB) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
+	unreachableMu.Lock()
+	err, known := unreachable[base]
+	unreachableMu.Unlock()
+	var conn *pgx.Conn
+	if !known {
+		conn, err = pgx.Connect(ctx, base)
+		var pe *pgconn.PgError
+		if err != nil && !errors.As(err, &pe) { // no server answered
+			unreachableMu.Lock()
+			unreachable[base] = err
+			unreachableMu.Unlock()
+		}
+	}
 	if err != nil {
 		msg := fmt.Sprintf("PostgreSQL not reachable at %s (set %s to a server's URL): %v", redact(base), TestEnv, err)
 		if os.Getenv("CI") == "true" {
@@ -84,9 +104,17 @@ func TestURL(t testing.TB) string {
 }
 
 // OpenTest opens a store on TestURL(t) and closes it when the test ends.
+// Its pool holds at most 4 connections, so that many parallel tests stay
+// within the server's max_connections.
 func OpenTest(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), TestURL(t))
+	u := TestURL(t)
+	if strings.Contains(u, "://") {
+		u += "&pool_max_conns=4"
+	} else {
+		u += " pool_max_conns=4"
+	}
+	s, err := Open(context.Background(), u)
 	if err != nil {
 		t.Fatalf("open postgres store: %v", err)
 	}

@@ -83,7 +83,7 @@ func Find(d Dialect, c store.Criteria, limit int) *Query {
 	if c.After != "" {
 		q.S(" AND r.res_id > ").A(c.After)
 	}
-	q.S(" ORDER BY r.res_id LIMIT ").A(limit)
+	q.S(" ORDER BY r.res_id LIMIT ").A(clamp(limit))
 	return q
 }
 
@@ -114,12 +114,24 @@ func History(d Dialect, hq store.HistoryQuery) *Query {
 	}
 	if c := hq.After; c != nil {
 		// Keyset continuation in the order (last_updated desc, res_type,
-		// res_id, version desc).
+		// res_id, version desc). The first bound is implied by the second
+		// but lets the index scan start at the cursor instead of walking
+		// every newer version.
+		q.S(" AND v.last_updated <= ").T(c.LastUpdated)
 		q.S(" AND (v.last_updated < ").T(c.LastUpdated)
 		q.S(" OR (v.last_updated = ").T(c.LastUpdated).S(" AND (v.res_type > ").A(c.Type)
 		q.S(" OR (v.res_type = ").A(c.Type).S(" AND (v.res_id > ").A(c.ID)
 		q.S(" OR (v.res_id = ").A(c.ID).S(" AND v.version < ").A(c.Version).S("))))))")
 	}
-	q.S(" ORDER BY v.last_updated DESC, v.res_type, v.res_id, v.version DESC LIMIT ").A(hq.Limit)
+	q.S(" ORDER BY v.last_updated DESC, v.res_type, v.res_id, v.version DESC LIMIT ").A(clamp(hq.Limit))
 	return q
+}
+
+// clamp keeps a limit meaningful on both backends: SQLite reads a negative
+// LIMIT as "no limit", PostgreSQL refuses it.
+func clamp(limit int) int {
+	if limit < 0 {
+		return 0
+	}
+	return limit
 }

@@ -226,6 +226,28 @@ func testVersionMustFollow(t *testing.T, s store.Store) {
 	}
 	CheckResource(t, mustRead(t, s, "Patient", "a"), w3)
 
+	// A refused Put after many good ones: the caller sees ErrConflict from
+	// that Put, and returning it undoes the others.
+	var seenConflict bool
+	err = s.Update(t.Context(), func(tx store.Tx) error {
+		seenConflict = false
+		for i := range 50 {
+			if err := tx.Put(t.Context(), NewWrite("Patient", fmt.Sprint("many", i), 1, clk.Next(), nil)); err != nil {
+				return err
+			}
+		}
+		err := tx.Put(t.Context(), NewWrite("Patient", "a", 1, clk.Next(), nil))
+		seenConflict = errors.Is(err, store.ErrConflict)
+		return err
+	})
+	wantConflict(t, err, "update whose last put was refused")
+	if !seenConflict {
+		t.Error("the refused Put did not return ErrConflict to fn")
+	}
+	if n := count(t, s, "Patient"); n != 1 {
+		t.Errorf("count = %d after a refused transaction, want 1", n)
+	}
+
 	// A deleted resource still has versions: recreating it at 1 conflicts.
 	MustPut(t, s, Deletion("Patient", "a", 4, clk.Next()))
 	wantConflict(t, Put(t, s, NewWrite("Patient", "a", 1, clk.Next(), nil)), "version 1 of a deleted resource")
@@ -468,6 +490,50 @@ func testConcurrentSameResource(t *testing.T, s store.Store) {
 	}
 	t.Run("ReadInTx", func(t *testing.T) { run(t, true) })
 	t.Run("ReadOutsideTx", func(t *testing.T) { run(t, false) })
+}
+
+// testConcurrentUpsertSameID has writers race to create or update one
+// new id (read; version 1 if absent, else the next): creating the same id at
+// once must not fail with anything but ErrConflict (never an internal
+// error from a unique index), and no update may be lost.
+func testConcurrentUpsertSameID(t *testing.T, s store.Store) {
+	const writers = 10
+	clk := NewClock(Time0)
+	for round := range 3 {
+		id := fmt.Sprint("u", round)
+		var ok atomic.Int64
+		var wg sync.WaitGroup
+		for g := range writers {
+			wg.Go(func() {
+				for try := 0; try < 1000; try++ {
+					err := s.Update(t.Context(), func(tx store.Tx) error {
+						var next int64 = 1
+						r, err := tx.Read(t.Context(), "Patient", id)
+						switch {
+						case err == nil:
+							next = r.Version + 1
+						case !errors.Is(err, store.ErrNotFound):
+							return err
+						}
+						return tx.Put(t.Context(), NewWrite("Patient", id, next, clk.Next(), map[string]any{"prev": next - 1, "by": g}))
+					})
+					if err == nil {
+						ok.Add(1)
+						return
+					}
+					if !errors.Is(err, store.ErrConflict) {
+						t.Errorf("writer %d: %v (kind %v)", g, err, fhir.KindOf(err))
+						return
+					}
+				}
+				t.Errorf("writer %d never succeeded", g)
+			})
+		}
+		wg.Wait()
+		if r := mustRead(t, s, "Patient", id); r.Version != ok.Load() || ok.Load() != writers {
+			t.Errorf("%s: final version %d after %d successful upserts, want %d", id, r.Version, ok.Load(), writers)
+		}
+	}
 }
 
 // testLockSerialises checks that find-then-create under Lock creates once.
