@@ -511,7 +511,13 @@ func (s *Server) writeResource(w http.ResponseWriter, r *http.Request, status in
 
 // writeJSON marshals v and sends it.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := fhir.Marshal(v)
+	var b []byte
+	var err error
+	if m, ok := v.(map[string]any); ok {
+		b, err = fhir.MarshalResource(m) // resourceType first
+	} else {
+		b, err = fhir.Marshal(v)
+	}
 	if err != nil {
 		s.Log.Error("encode response", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
