@@ -296,27 +296,3 @@ func MarshalResource(m Object) ([]byte, error) {
 	}
 	return append(b, '}'), nil
 }
-
-// DecodeInto checks data as Decode does (UTF-8, depth, nothing after the
-// value) and decodes it into v with UseNumber. Bundles use it to split
-// their entries as raw JSON, so entries can be decoded on all cores.
-func DecodeInto(data []byte, v any) error {
-	if !utf8.Valid(data) {
-		return E(Invalid, "request body is not valid UTF-8")
-	}
-	if d := depth(data); d > MaxDepth {
-		return E(Invalid, "JSON nests deeper than %d levels", MaxDepth)
-	}
-	return decodeFast(data, v)
-}
-
-// DecodePart decodes a value cut from a document that has already passed
-// Decode's or DecodeInto's checks (a Bundle entry, say), without checking
-// it again.
-func DecodePart(data []byte) (any, error) {
-	var v any
-	if err := decodeChecked(data, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}

@@ -39,24 +39,42 @@ const MaxBundleEntries = 20000
 // Bundle processes a batch or transaction Bundle. base is the server's FHIR
 // base URL; entry URLs may be relative or start with it.
 func (s *Service) Bundle(ctx context.Context, body []byte, base string) (*BundleResult, error) {
-	// The envelope is split with entries left raw, so that decoding and
-	// validating the entries runs on all cores.
-	var head struct {
-		ResourceType string            `json:"resourceType"`
-		Type         string            `json:"type"`
-		Entry        []json.RawMessage `json:"entry"`
-	}
-	if err := fhir.DecodeInto(body, &head); err != nil {
+	// The envelope is cut into members with the entries left raw, so that
+	// checking, decoding and validating the entries runs on all cores.
+	members, err := fhir.SplitObject(body)
+	if err != nil {
 		return nil, err
 	}
-	if head.ResourceType != "Bundle" {
-		return nil, fhir.E(fhir.Invalid, "POST to the base must send a Bundle, not %q", head.ResourceType)
+	var rt, typ string
+	for k, v := range members {
+		switch k {
+		case "resourceType":
+			err = json.Unmarshal(v, &rt)
+		case "type":
+			err = json.Unmarshal(v, &typ)
+		case "entry":
+			continue
+		default:
+			if !json.Valid(v) {
+				err = fhir.E(fhir.Invalid, "Bundle.%s is not valid JSON", k)
+			}
+		}
+		if err != nil {
+			return nil, fhir.E(fhir.Invalid, "Bundle.%s is not valid: %v", k, err)
+		}
 	}
-	typ := head.Type
+	if rt != "Bundle" {
+		return nil, fhir.E(fhir.Invalid, "POST to the base must send a Bundle, not %q", rt)
+	}
 	if typ != "batch" && typ != "transaction" {
 		return nil, &fhir.Error{Kind: fhir.Invalid, Msg: fmt.Sprintf("Bundle.type must be batch or transaction, not %q", typ), Issues: []fhir.Issue{{Diagnostics: "batch or transaction expected", Expression: []string{"Bundle.type"}}}}
 	}
-	raw := head.Entry
+	var raw [][]byte
+	if e, ok := members["entry"]; ok {
+		if raw, err = fhir.SplitArray(e); err != nil {
+			return nil, &fhir.Error{Kind: fhir.Invalid, Msg: "Bundle.entry must be an array", Err: err}
+		}
+	}
 	if len(raw) > MaxBundleEntries {
 		return nil, fhir.E(fhir.TooLarge, "a Bundle may have at most %d entries, this has %d", MaxBundleEntries, len(raw))
 	}
@@ -137,8 +155,8 @@ func (s *Service) parallel(n int, f func(i int)) {
 }
 
 // prepareEntry reads one Bundle entry's request and resource.
-func (s *Service) prepareEntry(data json.RawMessage, base string) (*entry, error) {
-	v, err := fhir.DecodePart(data)
+func (s *Service) prepareEntry(data []byte, base string) (*entry, error) {
+	v, err := fhir.Decode(data)
 	if err != nil {
 		return nil, err
 	}
