@@ -123,48 +123,35 @@ func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExi
 // Update stores body as the new version of typ/id, creating it if absent
 // (update as create). ifMatch is a version ("3" or W/"3") or "".
 func (s *Service) Update(ctx context.Context, typ, id string, body []byte, ifMatch string) (Result, error) {
-	e := &entry{method: "PUT", typ: typ, id: id}
-	if err := e.setIfMatch(ifMatch); err != nil {
-		return Result{}, err
-	}
-	if err := s.prepareBody(e, body); err != nil {
-		return Result{}, err
-	}
-	return s.runOne(ctx, e)
+	return s.change(ctx, &entry{method: "PUT", typ: typ, id: id}, body, ifMatch)
 }
 
 // ConditionalUpdate updates the one resource matching query, or creates one
 // if none matches.
 func (s *Service) ConditionalUpdate(ctx context.Context, typ, query string, body []byte, ifMatch string) (Result, error) {
-	e := &entry{method: "PUT", typ: typ, cond: query}
-	if err := e.setIfMatch(ifMatch); err != nil {
-		return Result{}, err
-	}
-	if err := s.prepareBody(e, body); err != nil {
-		return Result{}, err
-	}
-	return s.runOne(ctx, e)
+	return s.change(ctx, &entry{method: "PUT", typ: typ, cond: query}, body, ifMatch)
 }
 
 // Patch applies a JSON Patch document to the current version of typ/id.
 func (s *Service) Patch(ctx context.Context, typ, id string, patch []byte, ifMatch string) (Result, error) {
-	e := &entry{method: "PATCH", typ: typ, id: id}
-	if err := s.preparePatch(e, patch); err != nil {
-		return Result{}, err
-	}
-	if err := e.setIfMatch(ifMatch); err != nil {
-		return Result{}, err
-	}
-	return s.runOne(ctx, e)
+	return s.change(ctx, &entry{method: "PATCH", typ: typ, id: id}, patch, ifMatch)
 }
 
 // ConditionalPatch patches the one resource matching query.
 func (s *Service) ConditionalPatch(ctx context.Context, typ, query string, patch []byte, ifMatch string) (Result, error) {
-	e := &entry{method: "PATCH", typ: typ, cond: query}
-	if err := s.preparePatch(e, patch); err != nil {
+	return s.change(ctx, &entry{method: "PATCH", typ: typ, cond: query}, patch, ifMatch)
+}
+
+// change runs an update or a patch: body is the resource or the patch.
+func (s *Service) change(ctx context.Context, e *entry, body []byte, ifMatch string) (Result, error) {
+	if err := e.setIfMatch(ifMatch); err != nil {
 		return Result{}, err
 	}
-	if err := e.setIfMatch(ifMatch); err != nil {
+	prep := s.prepareBody
+	if e.method == "PATCH" {
+		prep = s.preparePatch
+	}
+	if err := prep(e, body); err != nil {
 		return Result{}, err
 	}
 	return s.runOne(ctx, e)

@@ -152,12 +152,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, typ, id string)
 	}
 	path += "/_history"
 	b := newBundle("history")
-	b.Link = append(b.Link, bundleLink{"self", path + encodeQuery(q)})
-	if page.Next != "" {
-		nq := queryWithout(q, "_page")
-		nq.Set("_page", page.Next)
-		b.Link = append(b.Link, bundleLink{"next", path + encodeQuery(nq)})
-	}
+	b.pageLinks(path, q, page.Next)
 	for i := range page.Versions {
 		v := &page.Versions[i]
 		e := bundleEntry{FullURL: base + "/" + v.Type + "/" + v.ID}
@@ -179,6 +174,16 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, typ, id string)
 		b.Entry = append(b.Entry, e)
 	}
 	s.writeJSON(w, r, http.StatusOK, b)
+}
+
+// pageLinks adds the self link and, if there is a next page, the next link.
+func (b *bundle) pageLinks(path string, q url.Values, next string) {
+	b.Link = append(b.Link, bundleLink{"self", path + encodeQuery(q)})
+	if next != "" {
+		nq := queryWithout(q, "_page")
+		nq.Set("_page", next)
+		b.Link = append(b.Link, bundleLink{"next", path + encodeQuery(nq)})
+	}
 }
 
 func encodeQuery(q url.Values) string {
@@ -210,12 +215,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string, q ur
 	base := s.base(r)
 	path := base + "/" + typ
 	b := newBundle("searchset")
-	b.Link = append(b.Link, bundleLink{"self", path + encodeQuery(q)})
-	if page.Next != "" {
-		nq := queryWithout(q, "_page")
-		nq.Set("_page", page.Next)
-		b.Link = append(b.Link, bundleLink{"next", path + encodeQuery(nq)})
-	}
+	b.pageLinks(path, q, page.Next)
 	for _, res := range page.Resources {
 		body := res.Body
 		if q.Get("_summary") != "" || q.Get("_elements") != "" {
