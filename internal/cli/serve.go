@@ -29,9 +29,9 @@ import (
 )
 
 type serveConfig struct {
-	addr, data, db, baseURL, logLevel, logFormat string
-	maxBody                                      int64
-	shutdownGrace                                time.Duration
+	addr, data, db, baseURL, logLevel, logFormat, validation string
+	maxBody                                                  int64
+	shutdownGrace                                            time.Duration
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -43,6 +43,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.db, "db", "", "database: empty for the embedded SQLite in --data, or a postgres:// URL")
 	fs.StringVar(&c.baseURL, "base-url", "", "public FHIR base URL for links (default: from each request's Host, plus /fhir)")
 	fs.Int64Var(&c.maxBody, "max-body", rest.DefaultMaxBody, "largest request body in bytes")
+	fs.StringVar(&c.validation, "validation", "strict", "strict: refuse resources with elements R4 does not define; lenient: store them, with a warning")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long shutdown waits for requests in flight")
@@ -91,8 +92,16 @@ func openStore(ctx context.Context, dataDir, db string) (store.Store, error) {
 }
 
 // newService wires the record service with the official R4 definitions.
-func newService(st store.Store) *record.Service {
-	return record.New(st, validate.Resource, fhirdef.IsResourceType)
+func newService(st store.Store, validation string) (*record.Service, error) {
+	var opts validate.Options
+	switch validation {
+	case "strict", "":
+	case "lenient":
+		opts.UnknownElements = true
+	default:
+		return nil, fmt.Errorf("--validation must be strict or lenient, not %q", validation)
+	}
+	return record.New(st, opts.Resource, fhirdef.IsResourceType), nil
 }
 
 // serve runs the server until ctx ends, then shuts down gracefully:
@@ -104,13 +113,17 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
+	svc, err := newService(st, c.validation)
+	if err != nil {
+		return err
+	}
 	where := c.data
 	if c.db != "" {
 		where = "postgres"
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := rest.New(newService(st), "/fhir", log)
+	api := rest.New(svc, "/fhir", log)
 	api.BaseURL = c.baseURL
 	api.MaxBody = c.maxBody
 	api.Version = Version

@@ -330,6 +330,7 @@ func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleRes
 		}
 		// Settle every target id, then rewrite references to entries.
 		ids := make(map[string]string)
+		refCache := make(map[string]string) // inside fn: a retry starts afresh
 		for _, methods := range order[1:] {
 			for i, e := range entries {
 				if !has(methods, e.method) {
@@ -350,7 +351,7 @@ func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleRes
 			if len(ids) > 0 {
 				rewrite(e.obj, ids)
 			}
-			if err := s.resolveConditionalRefs(ctx, tx, e.obj); err != nil {
+			if err := s.resolveConditionalRefs(ctx, tx, e.obj, refCache); err != nil {
 				return entryError(i, err)
 			}
 		}

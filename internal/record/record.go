@@ -196,7 +196,7 @@ func (s *Service) runOne(ctx context.Context, e *entry) (Result, error) {
 			return err
 		}
 		if e.obj != nil && e.prep == nil {
-			if err := s.resolveConditionalRefs(ctx, tx, e.obj); err != nil {
+			if err := s.resolveConditionalRefs(ctx, tx, e.obj, nil); err != nil {
 				return err
 			}
 		}

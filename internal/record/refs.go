@@ -49,7 +49,9 @@ func conditionalRef(s string) (typ, query string, ok bool) {
 
 // resolveConditionalRefs replaces each conditional reference in m with the
 // one resource it matches, inside tx; no match or several is an error.
-func (s *Service) resolveConditionalRefs(ctx context.Context, tx store.Tx, m any) error {
+// cache, if not nil, remembers answers for the rest of the transaction
+// (real feeds repeat the same few references hundreds of times).
+func (s *Service) resolveConditionalRefs(ctx context.Context, tx store.Tx, m any, cache map[string]string) error {
 	var err error
 	var walk func(v any)
 	walk = func(v any) {
@@ -62,12 +64,19 @@ func (s *Service) resolveConditionalRefs(ctx context.Context, tx store.Tx, m any
 				if k == "reference" {
 					if ref, ok := c.(string); ok {
 						if typ, q, ok := conditionalRef(ref); ok {
+							if to, ok := cache[ref]; ok {
+								t[k] = to
+								continue
+							}
 							var id string
 							id, err = s.resolveRef(ctx, tx, typ, q, ref)
 							if err != nil {
 								return
 							}
 							t[k] = typ + "/" + id
+							if cache != nil {
+								cache[ref] = t[k].(string)
+							}
 							continue
 						}
 					}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/sharedcare/sharedcare/internal/validate"
 )
 
 const patientJSON = `{
@@ -333,4 +335,18 @@ func TestMetadataAndHeaders(t *testing.T) {
 		}
 		c.must(http.StatusOK, "GET", "/metadata", "", "Accept", "application/json")
 	})
+}
+
+func TestLenientValidationKeepsUnknownElements(t *testing.T) {
+	st := backends()[0].open(t)
+	c := newClient(t, st)
+	c.svc.Validate = validate.Options{UnknownElements: true}.Resource
+	body := `{"resourceType":"Patient","gender":"female","legacySystemFlag":{"code":"X1","when":1.50}}`
+	r := c.must(http.StatusCreated, "POST", "/Patient", body)
+	got := c.must(http.StatusOK, "GET", "/Patient/"+str(r.Body, "id"), "")
+	if str(got.Body, "legacySystemFlag", "when") != "1.50" {
+		t.Fatalf("unknown element not kept: %s", got.Raw)
+	}
+	// Everything else is still checked.
+	c.outcome(c.do("POST", "/Patient", `{"resourceType":"Patient","gender":"robot","legacy":1}`), http.StatusBadRequest)
 }

@@ -62,6 +62,7 @@ type client struct {
 	t    *testing.T
 	srv  *httptest.Server
 	st   store.Store
+	svc  *record.Service
 	base string
 }
 
@@ -74,7 +75,7 @@ func newClient(t *testing.T, st store.Store) *client {
 	mux.Handle("/fhir/", api.Handler())
 	srv := httptest.NewServer(rest.Observe(mux, log, nil, "/fhir"))
 	t.Cleanup(srv.Close)
-	return &client{t: t, srv: srv, st: st, base: srv.URL + "/fhir"}
+	return &client{t: t, srv: srv, st: st, svc: svc, base: srv.URL + "/fhir"}
 }
 
 // with returns a copy of c that reports to t (for subtests).

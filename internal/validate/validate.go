@@ -51,6 +51,11 @@ type Options struct {
 	// MaxIssues stops the check after that many issues; 0 means
 	// DefaultMaxIssues.
 	MaxIssues int
+	// UnknownElements reports elements the definitions do not have as
+	// warnings instead of errors, so they are stored and read back as
+	// sent: for migrating data from systems that wrote non-conformant
+	// JSON. Off by default: FHIR servers should refuse them.
+	UnknownElements bool
 }
 
 // Resource checks a resource with the default options. It returns nil when
@@ -59,7 +64,7 @@ func Resource(m map[string]any) []fhir.Issue { return Options{}.Resource(m) }
 
 // Resource checks a resource. Issues are sorted by expression.
 func (o Options) Resource(m map[string]any) []fhir.Issue {
-	c := checker{max: o.MaxIssues}
+	c := checker{max: o.MaxIssues, lenient: o.UnknownElements}
 	c.path = c.pathBuf[:0]
 	if c.max <= 0 {
 		c.max = DefaultMaxIssues
@@ -108,11 +113,12 @@ type segment struct {
 }
 
 type checker struct {
-	issues []fhir.Issue
-	max    int
-	full   bool // max reached
-	path   []segment
-	depth  int
+	issues  []fhir.Issue
+	max     int
+	full    bool // max reached
+	lenient bool // unknown elements are warnings
+	path    []segment
+	depth   int
 
 	pathBuf [16]segment
 }
@@ -152,6 +158,14 @@ func (c *checker) report(code, format string, args ...any) {
 }
 
 // reportAt records an issue at the current path extended by name.
+// unknown reports an element the definitions do not have.
+func (c *checker) unknown(name string) {
+	c.reportAt(name, CodeStructure, "unknown element %q", name)
+	if c.lenient && len(c.issues) > 0 {
+		c.issues[len(c.issues)-1].Severity = "warning"
+	}
+}
+
 func (c *checker) reportAt(name, code, format string, args ...any) {
 	c.push(name)
 	c.report(code, format, args...)
@@ -229,7 +243,7 @@ func (c *checker) object(m map[string]any, node *fhirdef.ElementDef, isResource 
 		}
 		el, typ := node.Child(k)
 		if el == nil || (primitive && k == "value") {
-			c.reportAt(k, CodeStructure, "unknown element %q", k)
+			c.unknown(k)
 			continue
 		}
 		if el.IsChoice() {
@@ -415,7 +429,7 @@ func (c *checker) primitiveExtension(parent map[string]any, node *fhirdef.Elemen
 	name := key[1:]
 	el, typ := node.Child(name)
 	if el == nil {
-		c.reportAt(key, CodeStructure, "unknown element %q", key)
+		c.unknown(key)
 		return nil, ""
 	}
 	td := fhirdef.Type(typ)

@@ -64,7 +64,10 @@ func Find(d Dialect, c store.Criteria, limit int) *Query {
 		q.S(")")
 	}
 	for _, tc := range c.Tokens {
-		q.S(" AND EXISTS (SELECT 1 FROM idx_token t WHERE t.res_type = r.res_type AND t.res_id = r.res_id AND t.param = ").A(tc.Param).S(" AND (")
+		// IN (subquery), not a correlated EXISTS: SQLite then drives the
+		// query from the token index instead of walking every resource of
+		// the type and probing the index once per row.
+		q.S(" AND r.res_id IN (SELECT t.res_id FROM idx_token t WHERE t.res_type = ").A(c.Type).S(" AND t.param = ").A(tc.Param).S(" AND (")
 		for i, v := range tc.Values {
 			if i > 0 {
 				q.S(" OR ")
