@@ -12,7 +12,12 @@ import (
 type SearchPage struct {
 	Resources []*store.Resource
 	Next      string // token for the next page ("_page"), "" on the last
+	// Total is the number of matches, set for _summary=count.
+	Total *int64
 }
+
+// maxCounted bounds a count that has to list matches to count them.
+const maxCounted = 1_000_000
 
 // resultParams are the search parameters that shape results rather than
 // select them, and the ones that only concern the HTTP rendering.
@@ -42,6 +47,20 @@ func (s *Service) Search(ctx context.Context, typ string, params url.Values) (*S
 		if c, err = ParseCriteria(typ, crit.Encode()); err != nil {
 			return nil, err
 		}
+	}
+	if params.Get("_summary") == "count" {
+		var n int64
+		if len(crit) == 0 {
+			n, err = s.Store.Count(ctx, typ)
+		} else {
+			var ids []string
+			ids, err = s.Store.Find(ctx, c, maxCounted)
+			n = int64(len(ids))
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &SearchPage{Total: &n}, nil
 	}
 	if tok := params.Get("_page"); tok != "" {
 		b, err := decodePageID(tok)

@@ -215,6 +215,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string, q ur
 	base := s.base(r)
 	path := base + "/" + typ
 	b := newBundle("searchset")
+	b.Total = page.Total
 	b.pageLinks(path, q, page.Next)
 	for _, res := range page.Resources {
 		body := res.Body

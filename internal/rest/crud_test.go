@@ -215,6 +215,12 @@ func TestConcurrentConditionalCreateMakesOne(t *testing.T) {
 		if e, _ := get(r.Body, "entry").([]any); len(e) != 1 {
 			t.Fatalf("%d patients after concurrent conditional creates, want 1", len(e))
 		}
+		for _, q := range []string{"/Patient?_summary=count", "/Patient?identifier=9990000018&_summary=count"} {
+			r = c.must(http.StatusOK, "GET", q, "")
+			if str(r.Body, "total") != "1" || get(r.Body, "entry") != nil {
+				t.Errorf("%s: %s", q, r.Raw)
+			}
+		}
 	})
 }
 
