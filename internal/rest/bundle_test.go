@@ -186,3 +186,17 @@ func TestHistoryPagingIsStable(t *testing.T) {
 		}
 	})
 }
+
+func TestHistoryAt(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		r := c.must(http.StatusCreated, "POST", "/Patient", `{"resourceType":"Patient","gender":"male"}`)
+		id, at := str(r.Body, "id"), str(r.Body, "meta", "lastUpdated")
+		c.must(http.StatusOK, "PUT", "/Patient/"+id, `{"resourceType":"Patient","id":"`+id+`","gender":"female"}`)
+		for _, path := range []string{"/Patient/" + id + "/_history", "/Patient/_history", "/_history"} {
+			h := c.must(http.StatusOK, "GET", path+"?_at="+strings.ReplaceAll(at, "+", "%2B"), "")
+			if n := len(get(h.Body, "entry").([]any)); n != 1 || str(h.Body, "entry", 0, "resource", "gender") != "male" {
+				t.Errorf("%s?_at=%s: %d entries, want version 1 only: %s", path, at, n, h.Raw)
+			}
+		}
+	})
+}
