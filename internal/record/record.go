@@ -560,7 +560,8 @@ func prepare(obj fhir.Object, id string) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{body: p, index: index.Extract(obj), patientKey: index.PatientKey(obj, id)}, nil
+	ix, pk := index.Compute(obj, id)
+	return &prepared{body: p, index: ix, patientKey: pk}, nil
 }
 
 // prepareWrite does the CPU work of e's write before the transaction, so
