@@ -264,10 +264,24 @@ func present(m fhir.Object, keys []string) bool {
 	return false
 }
 
-// Extract returns the index rows for resource m.
+// Scope says which search parameters Compute extracts.
+type Scope int
+
+const (
+	// Conditional extracts what the data layer needs before the search
+	// planner lands: identifier tokens (conditional interactions) and the
+	// Patient compartment (the patient key). A few rows per resource.
+	Conditional Scope = iota
+	// All extracts every R4 search parameter: about 15 rows per resource,
+	// and about a quarter of the write throughput on this machine; it is
+	// switched on with the search planner that reads those rows.
+	All
+)
+
+// Extract returns every index row for resource m.
 func Extract(m fhir.Object) store.Index {
 	id, _ := m["id"].(string)
-	ix, _ := Compute(m, id)
+	ix, _ := Compute(m, id, All)
 	return ix
 }
 
@@ -275,13 +289,13 @@ func Extract(m fhir.Object) store.Index {
 // the first Patient of its compartments (see Compute). A Patient is its own
 // key.
 func PatientKey(m fhir.Object, id string) string {
-	_, pk := Compute(m, id)
+	_, pk := Compute(m, id, Conditional)
 	return pk
 }
 
-// Compute returns the index rows of resource m, whose id is id, and its
-// patient key.
-func Compute(m fhir.Object, id string) (store.Index, string) {
+// Compute returns the index rows of resource m, whose id is id, for the
+// parameters in scope, and its patient key.
+func Compute(m fhir.Object, id string, scope Scope) (store.Index, string) {
 	rt, _ := m["resourceType"].(string)
 	x := &extractor{}
 	if rt == "Patient" && id != "" {
@@ -292,6 +306,9 @@ func Compute(m fhir.Object, id string) (store.Index, string) {
 	var byParam [][]store.Compartment
 	root := fhirpath.FromResource(map[string]any(m))
 	for _, p := range getPlans()[rt] {
+		if scope == Conditional && p.compart == 0 && p.code != "identifier" {
+			continue
+		}
 		if p.keys != nil && !present(m, p.keys) {
 			continue
 		}

@@ -57,7 +57,7 @@ func has[T comparable](t *testing.T, what string, rows []T, want ...T) {
 }
 
 func TestObservation(t *testing.T) {
-	ix, pk := Compute(decode(t, observation), "o1")
+	ix, pk := Compute(decode(t, observation), "o1", All)
 	if pk != "p1" {
 		t.Errorf("patient key %q, want p1", pk)
 	}
@@ -105,7 +105,7 @@ func TestPatient(t *testing.T) {
 	 "address":[{"line":["534 Erewhon St"],"city":"PleasantVille","district":"Rainbow","state":"Vic","postalCode":"3999","country":"AU"}],
 	 "link":[{"other":{"reference":"Patient/p0"},"type":"seealso"}],
 	 "generalPractitioner":[{"reference":"Organization/org1"}]}`)
-	ix, pk := Compute(m, "p1")
+	ix, pk := Compute(m, "p1", All)
 	if pk != "p1" {
 		t.Errorf("patient key %q", pk)
 	}
@@ -143,7 +143,7 @@ func TestMedicationRequestAndEncounter(t *testing.T) {
 	 "requester":{"reference":"Practitioner/dr1"},
 	 "dosageInstruction":[{"timing":{"event":["2024-02-04"]}}],
 	 "dispenseRequest":{"validityPeriod":{"start":"2024-02-03","end":"2024-03-03"}}}`)
-	ix, pk := Compute(mr, "m1")
+	ix, pk := Compute(mr, "m1", All)
 	if pk != "p1" {
 		t.Errorf("patient key %q", pk)
 	}
@@ -161,7 +161,7 @@ func TestMedicationRequestAndEncounter(t *testing.T) {
 	 "participant":[{"individual":{"reference":"Practitioner/dr1"}}],
 	 "period":{"start":"2024-01-01T09:00:00Z","end":"2024-01-01T09:30:00Z"},
 	 "length":{"value":30,"unit":"min","system":"http://unitsofmeasure.org","code":"min"}}`)
-	ix, pk = Compute(enc, "e1")
+	ix, pk = Compute(enc, "e1", All)
 	if pk != "p1" {
 		t.Errorf("patient key %q", pk)
 	}
@@ -176,7 +176,7 @@ func TestMedicationRequestAndEncounter(t *testing.T) {
 func TestUriNumberCanonical(t *testing.T) {
 	vs := decode(t, `{"resourceType":"ValueSet","url":"http://example.org/vs","version":"1.0","status":"active","name":"Ex",
 	 "compose":{"include":[{"system":"http://loinc.org","valueSet":["http://example.org/other|2.0"]}]}}`)
-	ix, pk := Compute(vs, "v1")
+	ix, pk := Compute(vs, "v1", All)
 	if pk != "" || len(ix.Compartments) != 0 {
 		t.Errorf("a ValueSet belongs to nobody: %q %+v", pk, ix.Compartments)
 	}
@@ -184,13 +184,13 @@ func TestUriNumberCanonical(t *testing.T) {
 	has(t, "strings", ix.Strings, store.String{Param: "name", Norm: "ex", Exact: "Ex"})
 	ra := decode(t, `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/p3"},
 	 "prediction":[{"probabilityDecimal":0.25}]}`)
-	ix, pk = Compute(ra, "r1")
+	ix, pk = Compute(ra, "r1", All)
 	if pk != "p3" {
 		t.Errorf("patient key %q", pk)
 	}
 	has(t, "numbers", ix.Numbers, store.Number{Param: "probability", Value: 0.25, Low: 0.245, High: 0.255})
 	ins := decode(t, `{"resourceType":"InsurancePlan","name":"Gold","alias":["Au"]}`)
-	ix, _ = Compute(ins, "i1")
+	ix, _ = Compute(ins, "i1", All)
 	has(t, "strings", ix.Strings, store.String{Param: "name", Norm: "gold", Exact: "Gold"}, store.String{Param: "name", Norm: "au", Exact: "Au"})
 }
 
@@ -235,7 +235,7 @@ func TestBounded(t *testing.T) {
 	ids = append(ids, `{"system":"s","value":"`+strings.Repeat("y", MaxTokenLen+1)+`"}`)
 	m := decode(t, `{"resourceType":"Patient","identifier":[`+strings.Join(ids, ",")+`]}`)
 	before := Dropped()
-	ix, _ := Compute(m, "p")
+	ix, _ := Compute(m, "p", All)
 	if n := ix.Rows(); n != MaxRows {
 		t.Errorf("%d rows, want %d", n, MaxRows)
 	}
@@ -292,7 +292,7 @@ func TestSynthea(t *testing.T) {
 		}
 		for _, e := range b.Entry {
 			id, _ := e.Resource["id"].(string)
-			ix, pk := Compute(e.Resource, id)
+			ix, pk := Compute(e.Resource, id, All)
 			rt, _ := e.Resource["resourceType"].(string)
 			resources++
 			rows += ix.Rows()

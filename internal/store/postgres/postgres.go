@@ -104,7 +104,6 @@ var (
 	// on the version's primary key makes a lost race to create a new
 	// resource an empty ins (after waiting for the winner to commit), not
 	// an error that would abort the transaction.
-	putSQL = buildPutSQL()
 
 	lockSQL    = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 	lockRowSQL = "SELECT 1 FROM resource WHERE res_type = $1 AND res_id = $2 FOR UPDATE"
@@ -514,17 +513,17 @@ func (t *tx) Put(ctx context.Context, w store.Write) error {
 		body = r.Body
 	}
 	args[7] = body
-	if r.Deleted {
-		args = append(args, make([]any, putArrays)...)
-	} else {
-		args = indexArrays(&w.Index, args)
+	sh := putShape{update: r.Version > 1}
+	if !r.Deleted {
+		sh.mask = indexMask(&w.Index)
+		args = indexArrays(&w.Index, sh.mask, args)
 	}
 	k := key{r.Type, r.ID}
 	seen, read := t.seen[k]
 	now := t.rs.sync[k]
 	var inserted bool
 	var cur int64
-	t.queue(putSQL, args...).QueryRow(func(row pgx.Row) error {
+	t.queue(putSQLFor(sh), args...).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&inserted, &cur); err != nil {
 			return err
 		}
@@ -580,7 +579,8 @@ func colType(table, col string) string {
 	return "text[]"
 }
 
-// putArrays is how many array parameters putSQL takes after the first 8.
+// putArrays is how many array parameters a Put statement takes at most
+// after the first 8.
 var putArrays = func() int {
 	n := 0
 	for _, t := range sqlbuild.IndexTables {
@@ -589,7 +589,27 @@ var putArrays = func() int {
 	return n
 }()
 
-func buildPutSQL() string {
+// putSQLs caches the Put statement per shape: which index tables get rows
+// (mask) and whether old rows must be deleted (an update). Leaving out the
+// tables a resource has no rows for keeps the statement small: most
+// resources touch two or three of the nine tables.
+var putSQLs sync.Map // putShape → string
+
+type putShape struct {
+	mask   uint32
+	update bool
+}
+
+func putSQLFor(sh putShape) string {
+	if q, ok := putSQLs.Load(sh); ok {
+		return q.(string)
+	}
+	q := buildPutSQL(sh)
+	putSQLs.Store(sh, q)
+	return q
+}
+
+func buildPutSQL(sh putShape) string {
 	var b strings.Builder
 	b.WriteString(`WITH cur AS (
   SELECT version FROM resource WHERE res_type = $1::text AND res_id = $2::text FOR UPDATE
@@ -607,11 +627,17 @@ func buildPutSQL() string {
 )`)
 	p := 9
 	for i, t := range sqlbuild.IndexTables {
-		fmt.Fprintf(&b, `, del%d AS (
-  DELETE FROM %s WHERE $3::bigint > 1 AND res_type = $1::text AND res_id = $2::text AND EXISTS (SELECT 1 FROM ins)
-), ins%d AS (
+		if sh.update {
+			fmt.Fprintf(&b, `, del%d AS (
+  DELETE FROM %s WHERE res_type = $1::text AND res_id = $2::text AND EXISTS (SELECT 1 FROM ins)
+)`, i, t.Name)
+		}
+		if sh.mask&(1<<i) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, `, ins%d AS (
   INSERT INTO %s (res_type, res_id, patient_key, %s)
-  SELECT $1::text, $2::text, $4::text, u.* FROM unnest(`, i, t.Name, i, t.Name, strings.Join(t.Cols, ", "))
+  SELECT $1::text, $2::text, $4::text, u.* FROM unnest(`, i, t.Name, strings.Join(t.Cols, ", "))
 		for j, c := range t.Cols {
 			if j > 0 {
 				b.WriteString(", ")
@@ -625,11 +651,25 @@ func buildPutSQL() string {
 	return b.String()
 }
 
-// indexArrays appends ix as putSQL's array parameters: one typed slice per
-// column of each index table.
-func indexArrays(ix *store.Index, args []any) []any {
+// indexMask names the index tables ix has rows for.
+func indexMask(ix *store.Index) uint32 {
+	var m uint32
+	for i, t := range sqlbuild.IndexTables {
+		if t.Len(ix) > 0 {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+// indexArrays appends ix as the Put statement's array parameters: one typed
+// slice per column of each index table in mask.
+func indexArrays(ix *store.Index, mask uint32, args []any) []any {
 	var row []any
-	for _, t := range sqlbuild.IndexTables {
+	for i, t := range sqlbuild.IndexTables {
+		if mask&(1<<i) == 0 {
+			continue
+		}
 		n := t.Len(ix)
 		cols := make([]any, len(t.Cols))
 		for j, c := range t.Cols {
