@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sharedcare/sharedcare/internal/fhirdef"
+	"github.com/sharedcare/sharedcare/internal/index"
 	"github.com/sharedcare/sharedcare/internal/record"
 	"github.com/sharedcare/sharedcare/internal/rest"
 	"github.com/sharedcare/sharedcare/internal/store"
@@ -29,9 +30,9 @@ import (
 )
 
 type serveConfig struct {
-	addr, data, db, baseURL, logLevel, logFormat, validation string
-	maxBody                                                  int64
-	shutdownGrace                                            time.Duration
+	addr, data, db, baseURL, logLevel, logFormat, validation, searchIndex string
+	maxBody                                                               int64
+	shutdownGrace                                                         time.Duration
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -44,6 +45,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.baseURL, "base-url", "", "public FHIR base URL for links (default: from each request's Host, plus /fhir)")
 	fs.Int64Var(&c.maxBody, "max-body", rest.DefaultMaxBody, "largest request body in bytes")
 	fs.StringVar(&c.validation, "validation", "strict", "strict: refuse resources with elements R4 does not define; lenient: store them, with a warning")
+	fs.StringVar(&c.searchIndex, "search-index", "conditional", "search parameters indexed on write: conditional (identifiers and patient compartments) or all (every R4 parameter, for the search planner)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long shutdown waits for requests in flight")
@@ -116,6 +118,13 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	svc, err := newService(st, c.validation)
 	if err != nil {
 		return err
+	}
+	switch c.searchIndex {
+	case "conditional", "":
+	case "all":
+		svc.IndexScope = index.All
+	default:
+		return fmt.Errorf("--search-index must be conditional or all, not %q", c.searchIndex)
 	}
 	where := c.data
 	if c.db != "" {

@@ -302,7 +302,7 @@ func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleRes
 			rewrite(e.obj, known)
 		}
 		if e.id != "" && !unresolved(e.obj, pending) {
-			if err := e.prepareWrite(); err != nil {
+			if err := s.prepareWrite(e); err != nil {
 				errs[i] = entryError(i, err)
 			}
 		}

@@ -37,6 +37,9 @@ type Service struct {
 	KnownType TypeChecker
 	// Now is the clock (tests may fix it).
 	Now func() time.Time
+	// IndexScope is which search parameters are indexed on write
+	// (index.Conditional until the search planner reads the rest).
+	IndexScope index.Scope
 }
 
 // New returns a Service over st.
@@ -185,7 +188,7 @@ func (s *Service) runOne(ctx context.Context, e *entry) (Result, error) {
 			e.id = NewID()
 		}
 		if e.obj != nil && !unresolved(e.obj, nil) {
-			if err := e.prepareWrite(); err != nil {
+			if err := s.prepareWrite(e); err != nil {
 				return Result{}, err
 			}
 		}
@@ -504,7 +507,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
 	}
 	prep := e.prep
 	if prep == nil || e.method == "PATCH" {
-		if prep, err = prepare(obj, e.id); err != nil {
+		if prep, err = s.prepare(obj, e.id); err != nil {
 			return err
 		}
 	}
@@ -555,18 +558,19 @@ type prepared struct {
 	patientKey string
 }
 
-func prepare(obj fhir.Object, id string) (*prepared, error) {
+func (s *Service) prepare(obj fhir.Object, id string) (*prepared, error) {
 	p, err := fhir.Prepare(obj, id)
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{body: p, index: index.Extract(obj), patientKey: index.PatientKey(obj, id)}, nil
+	ix, pk := index.Compute(obj, id, s.IndexScope)
+	return &prepared{body: p, index: ix, patientKey: pk}, nil
 }
 
 // prepareWrite does the CPU work of e's write before the transaction, so
 // the single writer spends its time writing.
-func (e *entry) prepareWrite() error {
-	p, err := prepare(e.obj, e.id)
+func (s *Service) prepareWrite(e *entry) error {
+	p, err := s.prepare(e.obj, e.id)
 	if err != nil {
 		return err
 	}

@@ -36,16 +36,107 @@ type Resource struct {
 }
 
 // Token is one token index value: a code in a system (identifiers too).
+// Display is the normalised (search.Normalize) display or text, for :text;
+// a CodeableConcept's text is a row of its own with an empty Code.
 type Token struct {
-	Param  string
-	System string
-	Code   string
+	Param   string
+	System  string
+	Code    string
+	Display string
+}
+
+// String is one string index value: Norm is the normalised form (search
+// .Normalize) that default and :contains search match, Exact the value as
+// written, for :exact.
+type String struct {
+	Param string
+	Norm  string
+	Exact string
+}
+
+// Date is one date index value: the range [Low, High] it covers, in
+// microseconds since the Unix epoch (UTC), both ends inclusive. An open end
+// of a Period is math.MinInt64 or math.MaxInt64.
+type Date struct {
+	Param     string
+	Low, High int64
+}
+
+// Reference is one reference index value. Type, ID and Version come from a
+// literal reference ("Patient/1", "Patient/1/_history/2", or the tail of an
+// absolute URL); URL holds an absolute URL or a canonical (without its
+// "|version", which goes to Version); IDSystem and IDValue come from
+// Reference.identifier, for :identifier.
+type Reference struct {
+	Param    string
+	Type     string
+	ID       string
+	Version  string
+	URL      string
+	IDSystem string
+	IDValue  string
+}
+
+// Quantity is one quantity index value (Quantity, Age, Duration, Money,
+// SimpleQuantity...). [Low, High] is the range implied by the precision
+// of the written value. CanonValue and CanonCode are the value in the
+// canonical UCUM unit (g, L, m, s, mol/L...) when the unit is known, so 1 g
+// matches 1000 mg; otherwise CanonCode is "".
+type Quantity struct {
+	Param      string
+	Value      float64
+	Low, High  float64
+	System     string
+	Code       string
+	CanonValue float64
+	CanonCode  string
+}
+
+// Number is one number index value and the range its precision implies.
+type Number struct {
+	Param     string
+	Value     float64
+	Low, High float64
+}
+
+// URI is one uri index value.
+type URI struct {
+	Param string
+	URI   string
+}
+
+// Composite is one tuple of a composite parameter: its components in
+// order, each encoded as text (see internal/index for the encoding).
+type Composite struct {
+	Param      string
+	C1, C2, C3 string
+}
+
+// Compartment is a Patient whose compartment the resource is in, and the
+// parameter that put it there.
+type Compartment struct {
+	Param   string
+	Patient string
 }
 
 // Index is what a resource version contributes to the search indexes.
 // Rows replace those of the previous version of the same resource.
 type Index struct {
-	Tokens []Token
+	Tokens       []Token
+	Strings      []String
+	Dates        []Date
+	References   []Reference
+	Quantities   []Quantity
+	Numbers      []Number
+	URIs         []URI
+	Composites   []Composite
+	Compartments []Compartment
+}
+
+// Rows is the number of rows of every kind.
+func (ix *Index) Rows() int {
+	return len(ix.Tokens) + len(ix.Strings) + len(ix.Dates) + len(ix.References) + len(ix.Quantities) +
+		len(ix.Numbers) + len(ix.URIs) + len(ix.Composites) + len(ix.Compartments)
 }
 
 // Write is one new version to store, with its index rows.

@@ -94,35 +94,16 @@ var (
 	// putSQL adds version $3 of ($1, $2) if the current version is $3 - 1,
 	// and answers (inserted, current version seen under the lock).
 	// Parameters: 1 res_type, 2 res_id, 3 version, 4 patient_key,
-	// 5 last_updated, 6 method, 7 deleted, 8 body, 9-11 token params,
-	// systems and codes.
+	// 5 last_updated, 6 method, 7 deleted, 8 body, then one array per
+	// column of each index table (sqlbuild.IndexTables, in order), unnested
+	// together into that table's rows.
 	//
-	// All CTEs run on one snapshot, so del cannot see tok's rows: the old
-	// index rows go and the new ones stay. ON CONFLICT DO NOTHING on the
-	// version's primary key makes a lost race to create a new resource an
-	// empty ins (after waiting for the winner to commit), not an error that
-	// would abort the transaction.
-	putSQL = `WITH cur AS (
-  SELECT version FROM resource WHERE res_type = $1::text AND res_id = $2::text FOR UPDATE
-), ins AS (
-  INSERT INTO resource_version (res_type, res_id, version, patient_key, last_updated, method, deleted, body)
-  SELECT $1::text, $2::text, $3::bigint, $4::text, $5::timestamptz, $6::text, $7::boolean, $8::jsonb
-  WHERE coalesce((SELECT version FROM cur), 0) = $3::bigint - 1
-  ON CONFLICT DO NOTHING
-  RETURNING 1
-), cur_upd AS (
-  INSERT INTO resource (res_type, res_id, version, patient_key, last_updated, deleted)
-  SELECT $1::text, $2::text, $3::bigint, $4::text, $5::timestamptz, $7::boolean FROM ins
-  ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, patient_key = excluded.patient_key,
-    last_updated = excluded.last_updated, deleted = excluded.deleted
-), del AS (
-  DELETE FROM idx_token WHERE res_type = $1::text AND res_id = $2::text AND EXISTS (SELECT 1 FROM ins)
-), tok AS (
-  INSERT INTO idx_token (res_type, res_id, patient_key, param, system, code)
-  SELECT $1::text, $2::text, $4::text, u.p, u.s, u.c FROM unnest($9::text[], $10::text[], $11::text[]) AS u(p, s, c)
-  WHERE EXISTS (SELECT 1 FROM ins)
-)
-SELECT EXISTS (SELECT 1 FROM ins), coalesce((SELECT version FROM cur), 0)`
+	// All CTEs run on one snapshot, so a del CTE cannot see its table's
+	// new rows: the old index rows go and the new ones stay. A version 1
+	// has no old rows, so its deletes are skipped. ON CONFLICT DO NOTHING
+	// on the version's primary key makes a lost race to create a new
+	// resource an empty ins (after waiting for the winner to commit), not
+	// an error that would abort the transaction.
 
 	lockSQL    = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 	lockRowSQL = "SELECT 1 FROM resource WHERE res_type = $1 AND res_id = $2 FOR UPDATE"
@@ -526,24 +507,23 @@ func (t *tx) Put(ctx context.Context, w store.Write) error {
 	}
 	r := w.Resource
 	var body []byte
-	var params, systems, codes []string
+	args := make([]any, 8, 8+putArrays)
+	args[0], args[1], args[2], args[3], args[4], args[5], args[6] = r.Type, r.ID, r.Version, r.PatientKey, r.LastUpdated, r.Method, r.Deleted
+	if !r.Deleted && len(r.Body) > 0 {
+		body = r.Body
+	}
+	args[7] = body
+	sh := putShape{update: r.Version > 1}
 	if !r.Deleted {
-		if len(r.Body) > 0 {
-			body = r.Body
-		}
-		n := len(w.Index.Tokens)
-		params, systems, codes = make([]string, n), make([]string, n), make([]string, n)
-		for i, tk := range w.Index.Tokens {
-			params[i], systems[i], codes[i] = tk.Param, tk.System, tk.Code
-		}
+		sh.mask = indexMask(&w.Index)
+		args = indexArrays(&w.Index, sh.mask, args)
 	}
 	k := key{r.Type, r.ID}
 	seen, read := t.seen[k]
 	now := t.rs.sync[k]
 	var inserted bool
 	var cur int64
-	t.queue(putSQL, r.Type, r.ID, r.Version, r.PatientKey, r.LastUpdated, r.Method, r.Deleted, body,
-		params, systems, codes).QueryRow(func(row pgx.Row) error {
+	t.queue(putSQLFor(sh), args...).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&inserted, &cur); err != nil {
 			return err
 		}
@@ -586,6 +566,164 @@ func ctxOr(ctx, def context.Context) context.Context {
 		return def
 	}
 	return ctx
+}
+
+// colType is the PostgreSQL array type of an index column.
+func colType(table, col string) string {
+	switch {
+	case table == "idx_date" && (col == "low" || col == "high"):
+		return "bigint[]"
+	case col == "value" || col == "low" || col == "high" || col == "canon_value":
+		return "float8[]"
+	}
+	return "text[]"
+}
+
+// putArrays is how many array parameters a Put statement takes at most
+// after the first 8.
+var putArrays = func() int {
+	n := 0
+	for _, t := range sqlbuild.IndexTables {
+		n += len(t.Cols)
+	}
+	return n
+}()
+
+// putSQLs caches the Put statement per shape: which index tables get rows
+// (mask) and whether old rows must be deleted (an update). Leaving out the
+// tables a resource has no rows for keeps the statement small: most
+// resources touch two or three of the nine tables.
+var putSQLs sync.Map // putShape → string
+
+type putShape struct {
+	mask   uint32
+	update bool
+}
+
+func putSQLFor(sh putShape) string {
+	if q, ok := putSQLs.Load(sh); ok {
+		return q.(string)
+	}
+	q := buildPutSQL(sh)
+	putSQLs.Store(sh, q)
+	return q
+}
+
+func buildPutSQL(sh putShape) string {
+	var b strings.Builder
+	b.WriteString(`WITH cur AS (
+  SELECT version FROM resource WHERE res_type = $1::text AND res_id = $2::text FOR UPDATE
+), ins AS (
+  INSERT INTO resource_version (res_type, res_id, version, patient_key, last_updated, method, deleted, body)
+  SELECT $1::text, $2::text, $3::bigint, $4::text, $5::timestamptz, $6::text, $7::boolean, $8::jsonb
+  WHERE coalesce((SELECT version FROM cur), 0) = $3::bigint - 1
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+), cur_upd AS (
+  INSERT INTO resource (res_type, res_id, version, patient_key, last_updated, deleted)
+  SELECT $1::text, $2::text, $3::bigint, $4::text, $5::timestamptz, $7::boolean FROM ins
+  ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, patient_key = excluded.patient_key,
+    last_updated = excluded.last_updated, deleted = excluded.deleted
+)`)
+	p := 9
+	for i, t := range sqlbuild.IndexTables {
+		if sh.update {
+			fmt.Fprintf(&b, `, del%d AS (
+  DELETE FROM %s WHERE res_type = $1::text AND res_id = $2::text AND EXISTS (SELECT 1 FROM ins)
+)`, i, t.Name)
+		}
+		if sh.mask&(1<<i) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, `, ins%d AS (
+  INSERT INTO %s (res_type, res_id, patient_key, %s)
+  SELECT $1::text, $2::text, $4::text, u.* FROM unnest(`, i, t.Name, strings.Join(t.Cols, ", "))
+		for j, c := range t.Cols {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d::%s", p, colType(t.Name, c))
+			p++
+		}
+		b.WriteString(") AS u\n  WHERE EXISTS (SELECT 1 FROM ins)\n)")
+	}
+	b.WriteString("\nSELECT EXISTS (SELECT 1 FROM ins), coalesce((SELECT version FROM cur), 0)")
+	return b.String()
+}
+
+// indexMask names the index tables ix has rows for.
+func indexMask(ix *store.Index) uint32 {
+	var m uint32
+	for i, t := range sqlbuild.IndexTables {
+		if t.Len(ix) > 0 {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+// indexArrays appends ix as the Put statement's array parameters: one typed
+// slice per column of each index table in mask.
+func indexArrays(ix *store.Index, mask uint32, args []any) []any {
+	var row []any
+	for i, t := range sqlbuild.IndexTables {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		n := t.Len(ix)
+		cols := make([]any, len(t.Cols))
+		for j, c := range t.Cols {
+			switch colType(t.Name, c) {
+			case "bigint[]":
+				cols[j] = make([]int64, 0, n)
+			case "float8[]":
+				cols[j] = make([]float64, 0, n)
+			default:
+				cols[j] = make([]string, 0, n)
+			}
+		}
+		for i := 0; i < n; i++ {
+			row = t.Row(ix, i, row[:0])
+			for j, v := range row {
+				switch v := v.(type) {
+				case int64:
+					cols[j] = append(cols[j].([]int64), v)
+				case float64:
+					cols[j] = append(cols[j].([]float64), v)
+				case string:
+					cols[j] = append(cols[j].([]string), v)
+				}
+			}
+		}
+		args = append(args, cols...)
+	}
+	return args
+}
+
+// IndexOf returns the index rows stored for the current version of a
+// resource, for tests.
+func (s *Store) IndexOf(ctx context.Context, typ, id string) (*store.Index, error) {
+	var ix store.Index
+	for _, tab := range sqlbuild.IndexTables {
+		q := sqlbuild.IndexQuery(dialect, tab, typ, id)
+		rows, err := s.pool.Query(ctx, q.String(), q.Args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			dest, add := tab.Scan()
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			add(&ix)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return &ix, nil
 }
 
 // Read implements store.Reader.

@@ -65,8 +65,21 @@ type request struct {
 }
 
 type writeStmts struct {
-	readCurrent, insertVersion, insertCurrent, updateCurrent, deleteTokens, insertToken *sql.Stmt
+	readCurrent, insertVersion, insertCurrent, updateCurrent *sql.Stmt
+	// deleteIndex[i] deletes a resource's rows of sqlbuild.IndexTables[i].
+	deleteIndex []*sql.Stmt
+	// insertIndex caches the multi-row INSERTs, by table and row count.
+	// Only the writer goroutine uses it.
+	insertIndex map[insertKey]*sql.Stmt
+	args        []any // the writer's argument buffer
 }
+
+type insertKey struct{ table, rows int }
+
+// maxInsertRows is the most index rows one INSERT statement writes: a
+// resource's rows of one table go in chunks of this many, plus one
+// statement for the rest, each prepared once and cached by row count.
+const maxInsertRows = 50
 
 type readStmts struct {
 	read, vread *sql.Stmt
@@ -161,8 +174,10 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.stmts.insertVersion = prep(s.wconn, "INSERT INTO resource_version (res_type, res_id, version, patient_key, last_updated, method, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 	s.stmts.insertCurrent = prep(s.wconn, "INSERT INTO resource (res_type, res_id, version, patient_key, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (res_type, res_id) DO NOTHING")
 	s.stmts.updateCurrent = prep(s.wconn, "UPDATE resource SET version = ?, patient_key = ?, last_updated = ?, deleted = ? WHERE res_type = ? AND res_id = ? AND version = ?")
-	s.stmts.deleteTokens = prep(s.wconn, "DELETE FROM idx_token WHERE res_type = ? AND res_id = ?")
-	s.stmts.insertToken = prep(s.wconn, "INSERT INTO idx_token (res_type, res_id, patient_key, param, system, code) VALUES (?, ?, ?, ?, ?, ?)")
+	for _, t := range sqlbuild.IndexTables {
+		s.stmts.deleteIndex = append(s.stmts.deleteIndex, prep(s.wconn, "DELETE FROM "+t.Name+" WHERE res_type = ? AND res_id = ?"))
+	}
+	s.stmts.insertIndex = make(map[insertKey]*sql.Stmt)
 	s.rstmts.read = prep(s.read, "SELECT "+cols+" FROM resource_version WHERE res_type = ? AND res_id = ? ORDER BY version DESC LIMIT 1")
 	s.rstmts.vread = prep(s.read, "SELECT "+cols+" FROM resource_version WHERE res_type = ? AND res_id = ? AND version = ?")
 	return err
@@ -362,18 +377,85 @@ func (t *tx) Put(_ context.Context, w store.Write) error {
 		return fhir.Wrap(fhir.Internal, err, "insert version")
 	}
 	if r.Version > 1 {
-		if _, err := st.deleteTokens.ExecContext(t.ctx, r.Type, r.ID); err != nil {
-			return fhir.Wrap(fhir.Internal, err, "delete index")
+		for _, del := range st.deleteIndex {
+			if _, err := del.ExecContext(t.ctx, r.Type, r.ID); err != nil {
+				return fhir.Wrap(fhir.Internal, err, "delete index")
+			}
 		}
 	}
 	if !r.Deleted {
-		for _, tk := range w.Index.Tokens {
-			if _, err := st.insertToken.ExecContext(t.ctx, r.Type, r.ID, r.PatientKey, tk.Param, tk.System, tk.Code); err != nil {
-				return fhir.Wrap(fhir.Internal, err, "insert index")
+		if err := t.insertIndex(r, &w.Index); err != nil {
+			return fhir.Wrap(fhir.Internal, err, "insert index")
+		}
+	}
+	return nil
+}
+
+// insertIndex writes ix's rows with multi-row INSERTs: one statement per
+// table per maxInsertRows rows, not one per row.
+func (t *tx) insertIndex(r store.Resource, ix *store.Index) error {
+	st := &t.s.stmts
+	for ti, tab := range sqlbuild.IndexTables {
+		n := tab.Len(ix)
+		for start := 0; start < n; start += maxInsertRows {
+			k := min(n-start, maxInsertRows)
+			stmt, err := t.s.insertStmt(ti, k)
+			if err != nil {
+				return err
+			}
+			args := st.args[:0]
+			for i := start; i < start+k; i++ {
+				args = append(args, r.Type, r.ID, r.PatientKey)
+				args = tab.Row(ix, i, args)
+			}
+			st.args = args
+			_, err = stmt.ExecContext(t.ctx, args...)
+			clear(args)
+			if err != nil {
+				return err
 			}
 		}
 	}
 	return nil
+}
+
+// insertStmt returns the cached INSERT of rows rows into table ti.
+func (s *Store) insertStmt(ti, rows int) (*sql.Stmt, error) {
+	k := insertKey{ti, rows}
+	if st := s.stmts.insertIndex[k]; st != nil {
+		return st, nil
+	}
+	st, err := s.wconn.PrepareContext(context.Background(), sqlbuild.InsertRows(sqlbuild.IndexTables[ti], rows))
+	if err != nil {
+		return nil, err
+	}
+	s.stmts.insertIndex[k] = st
+	return st, nil
+}
+
+// IndexOf returns the index rows stored for the current version of a
+// resource, for tests.
+func (s *Store) IndexOf(ctx context.Context, typ, id string) (*store.Index, error) {
+	var ix store.Index
+	for _, tab := range sqlbuild.IndexTables {
+		q := sqlbuild.IndexQuery(dialect, tab, typ, id)
+		rows, err := s.read.QueryContext(ctx, q.String(), q.Args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			dest, add := tab.Scan()
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			add(&ix)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return &ix, nil
 }
 
 // Read implements store.Reader.

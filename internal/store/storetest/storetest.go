@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"LockSerialises", testLockSerialises},
 		{"Find", testFind},
 		{"FindIndexReplaced", testFindIndexReplaced},
+		{"TypedIndex", testTypedIndex},
 		{"History", testHistory},
 		{"HistoryPaging", testHistoryPaging},
 		{"Count", testCount},

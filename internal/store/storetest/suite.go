@@ -1,14 +1,21 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/store"
@@ -889,4 +896,83 @@ func testClose(t *testing.T, s store.Store) {
 	if err := s.Ping(t.Context()); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("ping after close: %v, want ErrClosed", err)
 	}
+}
+
+// IndexReader is implemented by stores that can show the index rows of a
+// resource's current version (for tests).
+type IndexReader interface {
+	IndexOf(ctx context.Context, typ, id string) (*store.Index, error)
+}
+
+// fullIndex has rows of every kind, with more rows of one kind than one
+// multi-row INSERT holds.
+func fullIndex(tag string) store.Index {
+	ix := store.Index{
+		Tokens:       []store.Token{{Param: "code", System: "http://loinc.org", Code: "8480-6", Display: "systolic " + tag}},
+		Strings:      []store.String{{Param: "name", Norm: "elodie " + tag, Exact: "Élodie " + tag}},
+		Dates:        []store.Date{{Param: "date", Low: -5, High: math.MaxInt64}, {Param: "date", Low: math.MinInt64, High: 7}},
+		References:   []store.Reference{{Param: "subject", Type: "Patient", ID: "p" + tag, Version: "2", URL: "http://x/Patient/p", IDSystem: "s", IDValue: "v"}},
+		Quantities:   []store.Quantity{{Param: "value-quantity", Value: 1.5, Low: 1.45, High: 1.55, System: "http://unitsofmeasure.org", Code: "g", CanonValue: 1.5, CanonCode: "g"}},
+		Numbers:      []store.Number{{Param: "probability", Value: 0.25, Low: 0.245, High: 0.255}},
+		URIs:         []store.URI{{Param: "url", URI: "http://example.org/" + tag}},
+		Composites:   []store.Composite{{Param: "code-value-quantity", C1: "http://loinc.org|8480-6", C2: "120|http://unitsofmeasure.org|mm[Hg]"}},
+		Compartments: []store.Compartment{{Param: "subject", Patient: "p" + tag}},
+	}
+	for i := range 123 {
+		ix.Tokens = append(ix.Tokens, store.Token{Param: "identifier", System: "http://a", Code: tag + strconv.Itoa(i)})
+	}
+	return ix
+}
+
+func testTypedIndex(t *testing.T, s store.Store) {
+	ir, ok := s.(IndexReader)
+	if !ok {
+		t.Skip("the store does not show its index rows")
+	}
+	ctx := context.Background()
+	clk := NewClock(Time0)
+	sortIx := func(ix *store.Index) *store.Index {
+		slices.SortFunc(ix.Tokens, func(a, b store.Token) int { return strings.Compare(a.Param+a.Code, b.Param+b.Code) })
+		slices.SortFunc(ix.Dates, func(a, b store.Date) int { return cmpInt(a.Low, b.Low) })
+		return ix
+	}
+	check := func(id string, want store.Index) {
+		t.Helper()
+		got, err := ir.IndexOf(ctx, "Observation", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(sortIx(&want), sortIx(got), cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("index rows of %s (-want +got):\n%s", id, d)
+		}
+	}
+	w1 := NewWrite("Observation", "o1", 1, clk.Next(), nil)
+	w1.Resource.PatientKey, w1.Index = "pa", fullIndex("a")
+	w2 := NewWrite("Observation", "o2", 1, clk.Next(), nil)
+	w2.Resource.PatientKey, w2.Index = "pb", fullIndex("b")
+	MustPut(t, s, w1, w2)
+	check("o1", fullIndex("a"))
+	check("o2", fullIndex("b"))
+	// An update replaces the rows of every kind.
+	w1b := NewWrite("Observation", "o1", 2, clk.Next(), nil)
+	w1b.Index = store.Index{Strings: []store.String{{Param: "name", Norm: "x", Exact: "X"}}}
+	MustPut(t, s, w1b)
+	check("o1", w1b.Index)
+	check("o2", fullIndex("b"))
+	// The identifier tokens still serve Find.
+	wantIDs(t, find(t, s, tokenCriteria("Observation", "identifier", store.TokenMatch{System: "http://a", Code: "b7"}), 10), "o2")
+	// A deletion removes them.
+	MustPut(t, s, Deletion("Observation", "o2", 2, clk.Next()))
+	check("o2", store.Index{})
+	wantIDs(t, find(t, s, tokenCriteria("Observation", "identifier", store.TokenMatch{System: "http://a", Code: "b7"}), 10))
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
