@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/fhirdef"
 )
 
@@ -775,45 +776,8 @@ func equalSystem(a, b Value) (bool, bool) {
 	return false, true
 }
 
-func deepEqual(a, b any) bool {
-	switch x := a.(type) {
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !deepEqual(v, w) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !deepEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case json.Number:
-		y, ok := b.(json.Number)
-		if !ok {
-			return false
-		}
-		dx, ok1 := ParseDecimal(string(x))
-		dy, ok2 := ParseDecimal(string(y))
-		return ok1 && ok2 && dx.Cmp(dy) == 0
-	case nil:
-		return b == nil
-	default:
-		return a == b
-	}
-}
+// deepEqual compares raw JSON nodes, numbers by value.
+func deepEqual(a, b any) bool { return fhir.JSONEqual(a, b) }
 
 // equivColl is '~'.
 func equivColl(a, b []Value) bool {
