@@ -119,6 +119,14 @@ type Compartment struct {
 	Patient string
 }
 
+// Text is the free text of a resource for _text (its narrative) and
+// _content (every string in it): one row per parameter, normalised (search
+// .Normalize) and space-separated, matched word by word.
+type Text struct {
+	Param string
+	Text  string
+}
+
 // Index is what a resource version contributes to the search indexes.
 // Rows replace those of the previous version of the same resource.
 type Index struct {
@@ -131,12 +139,13 @@ type Index struct {
 	URIs         []URI
 	Composites   []Composite
 	Compartments []Compartment
+	Texts        []Text
 }
 
 // Rows is the number of rows of every kind.
 func (ix *Index) Rows() int {
 	return len(ix.Tokens) + len(ix.Strings) + len(ix.Dates) + len(ix.References) + len(ix.Quantities) +
-		len(ix.Numbers) + len(ix.URIs) + len(ix.Composites) + len(ix.Compartments)
+		len(ix.Numbers) + len(ix.URIs) + len(ix.Composites) + len(ix.Compartments) + len(ix.Texts)
 }
 
 // Write is one new version to store, with its index rows.

@@ -69,6 +69,12 @@ var IndexTables = []IndexTable{
 			r := &ix.Compartments[i]
 			return append(out, r.Param, r.Patient)
 		}},
+	{"idx_text", []string{"param", "text"},
+		func(ix *store.Index) int { return len(ix.Texts) },
+		func(ix *store.Index, i int, out []any) []any {
+			r := &ix.Texts[i]
+			return append(out, r.Param, r.Text)
+		}},
 }
 
 // Scan returns destinations for one row of table t (in Cols order) and a
@@ -103,6 +109,9 @@ func (t IndexTable) Scan() (dest []any, add func(ix *store.Index)) {
 	case "idx_compartment":
 		var r store.Compartment
 		return []any{&r.Param, &r.Patient}, func(ix *store.Index) { ix.Compartments = append(ix.Compartments, r) }
+	case "idx_text":
+		var r store.Text
+		return []any{&r.Param, &r.Text}, func(ix *store.Index) { ix.Texts = append(ix.Texts, r) }
 	}
 	panic("sqlbuild: unknown index table " + t.Name)
 }
