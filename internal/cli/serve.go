@@ -45,7 +45,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.baseURL, "base-url", "", "public FHIR base URL for links (default: from each request's Host, plus /fhir)")
 	fs.Int64Var(&c.maxBody, "max-body", rest.DefaultMaxBody, "largest request body in bytes")
 	fs.StringVar(&c.validation, "validation", "strict", "strict: refuse resources with elements R4 does not define; lenient: store them, with a warning")
-	fs.StringVar(&c.searchIndex, "search-index", "conditional", "search parameters indexed on write: conditional (identifiers and patient compartments) or all (every R4 parameter, for the search planner)")
+	fs.StringVar(&c.searchIndex, "search-index", "all", "search parameters indexed on write: all (every R4 parameter, which search needs) or conditional (identifiers and patient compartments only: faster bulk loads, searchable after a reindex)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long shutdown waits for requests in flight")
@@ -120,8 +120,9 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 		return err
 	}
 	switch c.searchIndex {
-	case "conditional", "":
-	case "all":
+	case "conditional":
+		svc.IndexScope = index.Conditional
+	case "all", "":
 		svc.IndexScope = index.All
 	default:
 		return fmt.Errorf("--search-index must be conditional or all, not %q", c.searchIndex)

@@ -256,3 +256,13 @@ type OutcomeIssue struct {
 func Info(msg string) *OperationOutcome {
 	return &OperationOutcome{ResourceType: "OperationOutcome", Issue: []OutcomeIssue{{Severity: "information", Code: "informational", Diagnostics: msg}}}
 }
+
+// Warnings is an OperationOutcome of warnings, for a search Bundle's
+// outcome entry (parameters ignored, results capped).
+func Warnings(msgs []string) *OperationOutcome {
+	oo := &OperationOutcome{ResourceType: "OperationOutcome"}
+	for _, m := range msgs {
+		oo.Issue = append(oo.Issue, OutcomeIssue{Severity: "warning", Code: "informational", Diagnostics: m})
+	}
+	return oo
+}

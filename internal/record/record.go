@@ -37,14 +37,15 @@ type Service struct {
 	KnownType TypeChecker
 	// Now is the clock (tests may fix it).
 	Now func() time.Time
-	// IndexScope is which search parameters are indexed on write
-	// (index.Conditional until the search planner reads the rest).
+	// IndexScope is which search parameters are indexed on write: New
+	// sets index.All, which search needs; index.Conditional (identifiers
+	// and compartments only) is for bulk loads that reindex afterwards.
 	IndexScope index.Scope
 }
 
 // New returns a Service over st.
 func New(st store.Store, v Validator, known TypeChecker) *Service {
-	return &Service{Store: st, Validate: v, KnownType: known, Now: fhir.Now}
+	return &Service{Store: st, Validate: v, KnownType: known, Now: fhir.Now, IndexScope: index.All}
 }
 
 // Result is the outcome of a write.

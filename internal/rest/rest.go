@@ -64,6 +64,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(p+"/{type}/_search", s.searchPost)
 	mux.HandleFunc(p+"/{type}/{id}", s.instance)
 	mux.HandleFunc(p+"/{type}/{id}/_history", s.instanceHistory)
+	mux.HandleFunc(p+"/{type}/{id}/{comp}", s.compartment)
 	mux.HandleFunc(p+"/{type}/{id}/_history/{vid}", s.vread)
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fhir.E(fhir.NotFound, "no FHIR endpoint at %s", r.URL.Path))
@@ -178,11 +179,7 @@ func (s *Server) root(w http.ResponseWriter, r *http.Request) {
 		}
 		s.writeJSON(w, r, http.StatusOK, s.bundleResponse(r, res))
 	case http.MethodGet:
-		if r.URL.Query().Has("_type") {
-			s.fail(w, r, fhir.E(fhir.NotSupported, "system-level search is not supported yet"))
-			return
-		}
-		s.fail(w, r, fhir.E(fhir.NotFound, "GET on the base needs a search; see %s/metadata", s.Prefix))
+		s.search(w, r, record.SearchRequest{Params: r.URL.Query()})
 	default:
 		s.notAllowed(w, r, "GET, POST")
 	}
@@ -197,7 +194,7 @@ func (s *Server) typeLevel(w http.ResponseWriter, r *http.Request) {
 	typ := r.PathValue("type")
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		s.search(w, r, typ, r.URL.Query())
+		s.search(w, r, record.SearchRequest{Type: typ, Params: r.URL.Query()})
 	case http.MethodPost:
 		b, _, err := s.body(r, false)
 		if err != nil {

@@ -15,6 +15,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/sharedcare/sharedcare/internal/search"
 )
 
 // Resource is one version of a resource as stored.
@@ -207,6 +209,7 @@ type Cursor struct {
 
 // Reader reads committed data.
 type Reader interface {
+	Searcher
 	// Read returns the current version of a resource, including a deletion
 	// marker (Deleted true). ErrNotFound if it never existed.
 	Read(ctx context.Context, typ, id string) (*Resource, error)
@@ -245,4 +248,69 @@ type Store interface {
 	Dialect() string
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// SearchQuery is a FHIR search the store answers from its index tables:
+// the current, non-deleted resources of Types that satisfy every clause
+// (see package search for the clause tree), in Sort order then by type and
+// id, from just after Cursor.
+type SearchQuery struct {
+	// Types searched; empty means every type (a system search without
+	// _type). Clauses are evaluated per type with the same parameter code.
+	Types   []string
+	Clauses []*search.Clause
+	// Compartment restricts the search to the compartment of the Patient
+	// with this id.
+	Compartment string
+	Sort        []search.SortKey
+	// Cursor continues from a hit of an earlier page: after it, or before
+	// it when Backward (for previous links; hits still come in order).
+	Cursor   *SearchCursor
+	Backward bool
+	Limit    int
+}
+
+// SearchCursor is the position of one hit: its sort key values (as
+// SearchHit.Keys gave them) and its type and id.
+type SearchCursor struct {
+	Keys []any
+	Type string
+	ID   string
+}
+
+// SearchHit is a matching resource and its sort key values, which make the
+// cursor of the page that ends or starts at it. A key value is an int64
+// (dates in microseconds, _lastUpdated), a float64 (numbers, quantities)
+// or a string.
+type SearchHit struct {
+	Resource
+	Keys []any
+}
+
+// Key names a resource.
+type Key struct{ Type, ID string }
+
+// IncludeQuery selects the current resources that resources refer to
+// (_include) or that refer to them (_revinclude).
+type IncludeQuery struct {
+	// Reverse selects resources of SourceType whose reference parameter
+	// Params points at one of Of; otherwise the resources Of's Params
+	// point at (Of of any types, each with the same parameter codes).
+	Reverse    bool
+	Of         []Key
+	SourceType string   // _revinclude: the referring type
+	Params     []string // parameter codes; empty for every reference parameter (*)
+	TargetType string   // _include: only references to this type ("" any)
+	Limit      int
+}
+
+// Searcher answers searches. Both backends implement it.
+type Searcher interface {
+	Search(ctx context.Context, q SearchQuery) ([]SearchHit, error)
+	// SearchCount counts what Search would return without a limit.
+	SearchCount(ctx context.Context, q SearchQuery) (int64, error)
+	Include(ctx context.Context, q IncludeQuery) ([]Resource, error)
+	// ReadMany returns the current, non-deleted versions of the keys that
+	// exist, in no particular order.
+	ReadMany(ctx context.Context, keys []Key) ([]Resource, error)
 }

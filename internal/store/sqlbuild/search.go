@@ -1,0 +1,940 @@
+package sqlbuild
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/fhirdef"
+	"github.com/sharedcare/sharedcare/internal/index"
+	"github.com/sharedcare/sharedcare/internal/search"
+	"github.com/sharedcare/sharedcare/internal/store"
+)
+
+// The search planner. A search compiles to one SQL statement over the
+// resource table, each clause becoming "r.res_id IN (subquery)" where the
+// subquery reads one index table through its (res_type, param, value)
+// index: the database intersects the id sets, choosing which to drive from
+// by its statistics, and never scans the resource table for an indexed
+// parameter. Negations (:not, :missing=true) are "NOT IN" the positive set.
+// Chains and _has nest the same subqueries through idx_reference. The
+// index rows exist only for current, non-deleted versions (Put replaces
+// them), so the subqueries need no join to the resource table.
+//
+// Results come in sort order, then by type and id; paging is by keyset on
+// those values (the cursor), never OFFSET, so a page boundary stays put
+// while other resources are written.
+
+// ucum is the UCUM system URL, whose quantities are compared in canonical
+// units.
+const ucum = "http://unitsofmeasure.org"
+
+// maxText caps the words of one _text or _content value.
+const maxWords = 16
+
+// Search selects the hits of sq: the history columns, then one column per
+// sort key.
+func Search(d Dialect, sq store.SearchQuery) (*Query, error) {
+	b := &planner{q: New(d), d: d}
+	sorts, err := b.sortKeys(sq.Sort)
+	if err != nil {
+		return nil, err
+	}
+	b.q.S("SELECT r.res_type, r.res_id, r.version, r.patient_key, r.last_updated, v.method, r.deleted, v.body")
+	for _, k := range sorts {
+		b.q.S(", ")
+		k.write(b.q)
+	}
+	b.q.S(" FROM resource r JOIN resource_version v ON v.res_type = r.res_type AND v.res_id = r.res_id AND v.version = r.version WHERE ")
+	if err := b.filter(sq); err != nil {
+		return nil, err
+	}
+	if c := sq.Cursor; c != nil {
+		if len(c.Keys) != len(sorts) {
+			return nil, fhir.E(fhir.Invalid, "the page cursor does not belong to this search")
+		}
+		b.q.S(" AND ")
+		b.keyset(sorts, c, 0, sq.Backward)
+	}
+	b.q.S(" ORDER BY ")
+	for _, k := range sorts {
+		k.write(b.q)
+		if k.desc != sq.Backward {
+			b.q.S(" DESC")
+		}
+		b.q.S(", ")
+	}
+	if sq.Backward {
+		b.q.S("r.res_type DESC, r.res_id DESC")
+	} else {
+		b.q.S("r.res_type, r.res_id")
+	}
+	b.q.S(" LIMIT ").A(clamp(sq.Limit))
+	return b.q, nil
+}
+
+// SearchCount counts the matches of sq.
+func SearchCount(d Dialect, sq store.SearchQuery) (*Query, error) {
+	b := &planner{q: New(d), d: d}
+	b.q.S("SELECT COUNT(*) FROM resource r WHERE ")
+	if err := b.filter(sq); err != nil {
+		return nil, err
+	}
+	return b.q, nil
+}
+
+// Include selects the current resources that iq.Of refer to or that refer
+// to iq.Of.
+func Include(d Dialect, iq store.IncludeQuery) *Query {
+	q := New(d)
+	q.S("SELECT r.res_type, r.res_id, r.version, r.patient_key, r.last_updated, v.method, r.deleted, v.body")
+	q.S(" FROM resource r JOIN resource_version v ON v.res_type = r.res_type AND v.res_id = r.res_id AND v.version = r.version")
+	q.S(" WHERE r.deleted = ").A(false).S(" AND ")
+	byType := groupKeys(iq.Of)
+	if iq.Reverse {
+		q.S("(r.res_type, r.res_id) IN (SELECT x.res_type, x.res_id FROM idx_reference x WHERE x.res_type = ").A(iq.SourceType)
+		params(q, "x.param", iq.Params)
+		q.S(" AND (")
+		for i, g := range byType {
+			if i > 0 {
+				q.S(" OR ")
+			}
+			q.S("(x.ref_type = ").A(g.typ).S(" AND x.ref_id IN (")
+			list(q, g.ids)
+			q.S("))")
+		}
+		q.S("))")
+	} else {
+		q.S("(r.res_type, r.res_id) IN (SELECT x.ref_type, x.ref_id FROM idx_reference x WHERE (")
+		for i, g := range byType {
+			if i > 0 {
+				q.S(" OR ")
+			}
+			q.S("(x.res_type = ").A(g.typ).S(" AND x.res_id IN (")
+			list(q, g.ids)
+			q.S("))")
+		}
+		q.S(")")
+		params(q, "x.param", iq.Params)
+		if iq.TargetType != "" {
+			q.S(" AND x.ref_type = ").A(iq.TargetType)
+		} else {
+			q.S(" AND x.ref_type <> ''")
+		}
+		q.S(" AND x.ref_id <> '')")
+	}
+	q.S(" ORDER BY r.res_type, r.res_id LIMIT ").A(clamp(iq.Limit))
+	return q
+}
+
+// ReadMany selects the current, non-deleted versions of keys.
+func ReadMany(d Dialect, keys []store.Key) *Query {
+	q := New(d)
+	q.S("SELECT r.res_type, r.res_id, r.version, r.patient_key, r.last_updated, v.method, r.deleted, v.body")
+	q.S(" FROM resource r JOIN resource_version v ON v.res_type = r.res_type AND v.res_id = r.res_id AND v.version = r.version")
+	q.S(" WHERE r.deleted = ").A(false).S(" AND (")
+	for i, g := range groupKeys(keys) {
+		if i > 0 {
+			q.S(" OR ")
+		}
+		q.S("(r.res_type = ").A(g.typ).S(" AND r.res_id IN (")
+		list(q, g.ids)
+		q.S("))")
+	}
+	if len(keys) == 0 {
+		q.S("1 = 0")
+	}
+	q.S(")")
+	return q
+}
+
+type keyGroup struct {
+	typ string
+	ids []string
+}
+
+func groupKeys(keys []store.Key) []keyGroup {
+	var out []keyGroup
+	at := map[string]int{}
+	for _, k := range keys {
+		i, ok := at[k.Type]
+		if !ok {
+			i = len(out)
+			at[k.Type] = i
+			out = append(out, keyGroup{typ: k.Type})
+		}
+		out[i].ids = append(out[i].ids, k.ID)
+	}
+	return out
+}
+
+func list(q *Query, vals []string) {
+	for i, v := range vals {
+		if i > 0 {
+			q.S(", ")
+		}
+		q.A(v)
+	}
+	if len(vals) == 0 {
+		q.S("NULL")
+	}
+}
+
+func params(q *Query, col string, codes []string) {
+	switch len(codes) {
+	case 0:
+	case 1:
+		q.S(" AND " + col + " = ").A(codes[0])
+	default:
+		q.S(" AND " + col + " IN (")
+		list(q, codes)
+		q.S(")")
+	}
+}
+
+type planner struct {
+	q *Query
+	d Dialect
+}
+
+// filter writes the WHERE condition on r for sq (without the cursor).
+func (b *planner) filter(sq store.SearchQuery) error {
+	q := b.q
+	q.S("r.deleted = ").A(false)
+	switch len(sq.Types) {
+	case 0:
+	case 1:
+		q.S(" AND r.res_type = ").A(sq.Types[0])
+	default:
+		q.S(" AND r.res_type IN (")
+		list(q, sq.Types)
+		q.S(")")
+	}
+	if sq.Compartment != "" {
+		q.S(" AND ")
+		b.member(sq.Types)
+		q.S("SELECT ")
+		b.cols("", sq.Types)
+		q.S(" FROM idx_compartment WHERE patient = ").A(sq.Compartment)
+		b.typeFilter("res_type", sq.Types)
+		q.S(")")
+	}
+	for _, c := range sq.Clauses {
+		q.S(" AND ")
+		b.member(sq.Types)
+		if err := b.ids(c, sq.Types); err != nil {
+			return err
+		}
+		q.S(")")
+	}
+	return nil
+}
+
+// member writes the start of "r is in the set that follows": by id for
+// one type, by (type, id) otherwise.
+func (b *planner) member(types []string) {
+	if len(types) == 1 {
+		b.q.S("r.res_id IN (")
+	} else {
+		b.q.S("(r.res_type, r.res_id) IN (")
+	}
+}
+
+// cols writes the select list of an id subquery: the id for one type, the
+// (type, id) pair otherwise; prefix names the table's columns.
+func (b *planner) cols(prefix string, types []string) {
+	if len(types) == 1 {
+		b.q.S(prefix + "res_id")
+	} else {
+		b.q.S(prefix + "res_type, " + prefix + "res_id")
+	}
+}
+
+// typeFilter restricts col to types (none: any type).
+func (b *planner) typeFilter(col string, types []string) {
+	switch len(types) {
+	case 0:
+	case 1:
+		b.q.S(" AND " + col + " = ").A(types[0])
+	default:
+		b.q.S(" AND " + col + " IN (")
+		list(b.q, types)
+		b.q.S(")")
+	}
+}
+
+// ids writes a subquery selecting the resources of types that satisfy c
+// (see cols for its columns).
+func (b *planner) ids(c *search.Clause, types []string) error {
+	q := b.q
+	switch {
+	case c.Has != nil:
+		h := c.Has
+		if len(types) == 1 {
+			q.S("SELECT ref_id")
+		} else {
+			q.S("SELECT ref_type, ref_id")
+		}
+		q.S(" FROM idx_reference WHERE res_type = ").A(h.Type).S(" AND param = ").A(h.Ref.Code)
+		if len(types) == 0 {
+			q.S(" AND ref_type <> ''")
+		}
+		b.typeFilter("ref_type", types)
+		q.S(" AND res_id IN (")
+		if err := b.ids(h.Clause, []string{h.Type}); err != nil {
+			return err
+		}
+		q.S(")")
+		return nil
+	case len(c.Chain) > 0:
+		q.S("SELECT ")
+		b.cols("", types)
+		q.S(" FROM idx_reference WHERE param = ").A(c.Param.Code)
+		b.typeFilter("res_type", types)
+		q.S(" AND (")
+		for i, sub := range c.Chain {
+			if i > 0 {
+				q.S(" OR ")
+			}
+			q.S("(ref_type = ").A(sub.ResourceType).S(" AND ref_id IN (")
+			if err := b.ids(sub, []string{sub.ResourceType}); err != nil {
+				return err
+			}
+			q.S("))")
+		}
+		q.S(")")
+		return nil
+	}
+	switch c.Param.Code {
+	case "_id":
+		return b.idClause(c, types)
+	case "_lastUpdated":
+		return b.lastUpdated(c, types)
+	case "_list":
+		q.S("SELECT ")
+		if len(types) == 1 {
+			q.S("ref_id")
+		} else {
+			q.S("ref_type, ref_id")
+		}
+		q.S(" FROM idx_reference WHERE res_type = ").A("List").S(" AND param = ").A("item")
+		b.typeFilter("ref_type", types)
+		q.S(" AND res_id IN (")
+		ids := make([]string, len(c.Values))
+		for i, v := range c.Values {
+			ids[i] = v.Reference.ID
+		}
+		list(q, ids)
+		q.S(")")
+		return nil
+	}
+	table := tableFor(c.Param)
+	if table == "" {
+		return fhir.E(fhir.Invalid, "%s: searching on %s parameters is not supported", c.Name, c.Param.Type)
+	}
+	negate, all, err := polarity(c)
+	if err != nil {
+		return err
+	}
+	if negate {
+		// Resources without a matching row: everything of the types but
+		// the positive set.
+		q.S("SELECT ")
+		b.cols("", types)
+		q.S(" FROM resource WHERE deleted = ").A(false)
+		b.typeFilter("res_type", types)
+		if len(types) == 1 {
+			q.S(" AND res_id NOT IN (")
+		} else {
+			q.S(" AND (res_type, res_id) NOT IN (")
+		}
+	}
+	q.S("SELECT ")
+	b.cols("", types)
+	q.S(" FROM " + table + " WHERE param = ")
+	code := c.Param.Code
+	if c.Modifier == search.ModOfType {
+		code += ":of-type"
+	}
+	q.A(code)
+	b.typeFilter("res_type", types)
+	if !all {
+		q.S(" AND (")
+		for i, v := range c.Values {
+			if i > 0 {
+				q.S(" OR ")
+			}
+			q.S("(")
+			if err := b.value(c, table, v); err != nil {
+				return err
+			}
+			q.S(")")
+		}
+		q.S(")")
+	}
+	if negate {
+		q.S(")")
+	}
+	return nil
+}
+
+// polarity says whether c selects resources without matching rows
+// (:not, :missing=true) and whether any row of the parameter matches
+// (:missing=false).
+func polarity(c *search.Clause) (negate, all bool, err error) {
+	switch c.Modifier {
+	case search.ModNot:
+		return true, false, nil
+	case search.ModMissing:
+		var t, f bool
+		for _, v := range c.Values {
+			if *v.Missing {
+				t = true
+			} else {
+				f = true
+			}
+		}
+		if t && f {
+			return false, false, fhir.E(fhir.Invalid, "%s: missing=true,false matches everything; leave the parameter out", c.Name)
+		}
+		return t, true, nil
+	case search.ModIn, search.ModNotIn, search.ModAbove, search.ModBelow:
+		if c.Param.Type == "token" {
+			return false, false, fhir.E(fhir.Invalid, "%s: the :%s modifier on token parameters needs a terminology service, which this server does not have yet", c.Name, c.Modifier)
+		}
+	}
+	return false, false, nil
+}
+
+// tableFor is the index table of a parameter's values.
+func tableFor(p fhirdef.SearchParameter) string {
+	switch p.Code {
+	case "_text", "_content":
+		return "idx_text"
+	}
+	switch p.Type {
+	case "token":
+		return "idx_token"
+	case "string":
+		return "idx_string"
+	case "date":
+		return "idx_date"
+	case "number":
+		return "idx_number"
+	case "quantity":
+		return "idx_quantity"
+	case "reference":
+		return "idx_reference"
+	case "uri":
+		return "idx_uri"
+	case "composite":
+		return "idx_composite"
+	}
+	return ""
+}
+
+// canonical is the factor to a UCUM unit's canonical unit, and that unit.
+func canonical(code string) (float64, string) { return index.Canonical(1, code) }
+
+// value writes the condition one value puts on a row of table.
+func (b *planner) value(c *search.Clause, table string, v search.Value) error {
+	q := b.q
+	switch table {
+	case "idx_token":
+		if c.Modifier == search.ModText {
+			b.words("display", v.Str.Normalized, false)
+			return nil
+		}
+		t := v.Token
+		if c.Modifier == search.ModOfType {
+			q.S("system = ").A(t.System).S(" AND code = ").A(t.Code + "|" + t.Value)
+			return nil
+		}
+		tokenMatch(q, "system", "code", t)
+	case "idx_string":
+		s := v.Str
+		switch c.Modifier {
+		case search.ModExact:
+			q.S("exact = ").A(s.Text)
+		case search.ModContains:
+			q.S("norm LIKE ").A("%" + likeEscape(s.Normalized) + "%").S(` ESCAPE '\'`)
+		default:
+			prefix(q, "norm", s.Normalized)
+		}
+	case "idx_text":
+		b.words("text", v.Str.Normalized, true)
+	case "idx_date":
+		b.dateMatch("low", "high", v.Prefix, v.Date, false)
+	case "idx_number":
+		return numberMatch(q, "value", v.Prefix, v.Number, 1)
+	case "idx_quantity":
+		return quantityMatch(q, v.Prefix, v.Quantity)
+	case "idx_reference":
+		if c.Modifier == search.ModIdentifier {
+			tokenMatch(q, "id_system", "id_value", v.Token)
+			return nil
+		}
+		r := v.Reference
+		if r.URL != "" {
+			q.S("url = ").A(r.URL)
+		} else {
+			q.S("ref_id = ").A(r.ID)
+			if r.Type != "" {
+				q.S(" AND ref_type = ").A(r.Type)
+			}
+		}
+		if r.Version != "" {
+			q.S(" AND ref_version = ").A(r.Version)
+		}
+	case "idx_uri":
+		switch c.Modifier {
+		case search.ModBelow:
+			q.S("substr(uri, 1, ").A(utf8.RuneCountInString(v.URI)).S(") = ").A(v.URI)
+		case search.ModAbove:
+			q.S("uri IN (")
+			list(q, uriPrefixes(v.URI))
+			q.S(")")
+		default:
+			q.S("uri = ").A(v.URI)
+		}
+	case "idx_composite":
+		for i, cv := range v.Composite {
+			if i > 0 {
+				q.S(" AND ")
+			}
+			if i > 2 {
+				return fhir.E(fhir.Invalid, "%s: composites of more than three components are not supported", c.Name)
+			}
+			if err := b.component("c"+strconv.Itoa(i+1), cv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// tokenMatch matches [system|]code against the columns.
+func tokenMatch(q *Query, sysCol, codeCol string, t *search.Token) {
+	switch {
+	case !t.HasSystem:
+		q.S(codeCol + " = ").A(t.Code)
+	case t.Code == "":
+		q.S(sysCol + " = ").A(t.System)
+	default:
+		q.S(codeCol + " = ").A(t.Code).S(" AND " + sysCol + " = ").A(t.System)
+	}
+}
+
+// maxRune sorts after every character, so [s, s+maxRune) is the range of
+// strings starting with s in bytewise order (SQLite's BINARY collation,
+// PostgreSQL's "C"), which the (…, norm) index answers.
+const maxRune = "\U0010FFFF"
+
+func prefix(q *Query, col, s string) {
+	q.S(col + " >= ").A(s).S(" AND " + col + " < ").A(s + maxRune)
+}
+
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// words matches text in which every word of s starts a word: the column
+// holds normalised words separated by single spaces (with a leading and
+// trailing space when padded).
+func (b *planner) words(col, s string, padded bool) {
+	ws := strings.Fields(s)
+	if len(ws) > maxWords {
+		ws = ws[:maxWords]
+	}
+	if len(ws) == 0 {
+		b.q.S("1 = 1")
+		return
+	}
+	for i, w := range ws {
+		if i > 0 {
+			b.q.S(" AND ")
+		}
+		if padded {
+			b.q.S(col + " LIKE ").A("% " + likeEscape(w) + "%").S(` ESCAPE '\'`)
+		} else {
+			b.q.S("(" + col + " LIKE ").A(likeEscape(w) + "%").S(` ESCAPE '\' OR ` + col + " LIKE ").A("% " + likeEscape(w) + "%").S(` ESCAPE '\')`)
+		}
+	}
+}
+
+// uriPrefixes are the URLs a canonical URL is below: itself and each
+// shorter path ending before a '/'.
+func uriPrefixes(u string) []string {
+	out := []string{u}
+	scheme := strings.Index(u, "://")
+	for i := len(u) - 1; i > scheme+3 && scheme >= 0; i-- {
+		if u[i] == '/' {
+			out = append(out, u[:i])
+		}
+	}
+	return out
+}
+
+// dateMatch compares the stored range [lo, hi] (inclusive microseconds;
+// the resource's last_updated twice for _lastUpdated, bound as times when
+// asTime) with a search date, following the R4 prefix definitions: eq, the
+// search range contains the stored one; ne, it does not; gt/lt, the stored
+// range reaches past the search one; ge/le, gt/lt or eq; sa/eb, it lies
+// wholly after/before; ap, it overlaps the search range widened by a tenth
+// of its distance from now (at least a day).
+func (b *planner) dateMatch(lo, hi string, p search.Prefix, dt *search.Date, asTime bool) {
+	q := b.q
+	qlo := dt.Low.UnixMicro()
+	qhi := dt.High.UnixMicro() - 1
+	arg := func(v int64) {
+		if asTime {
+			q.T(time.UnixMicro(v).UTC())
+		} else {
+			q.A(v)
+		}
+	}
+	eq := func() {
+		q.S(lo + " >= ")
+		arg(qlo)
+		q.S(" AND " + hi + " <= ")
+		arg(qhi)
+	}
+	switch p {
+	case search.Eq:
+		eq()
+	case search.Ne:
+		q.S("NOT (")
+		eq()
+		q.S(")")
+	case search.Gt:
+		q.S(hi + " > ")
+		arg(qhi)
+	case search.Lt:
+		q.S(lo + " < ")
+		arg(qlo)
+	case search.Ge:
+		q.S(hi + " > ")
+		arg(qhi)
+		q.S(" OR (")
+		eq()
+		q.S(")")
+	case search.Le:
+		q.S(lo + " < ")
+		arg(qlo)
+		q.S(" OR (")
+		eq()
+		q.S(")")
+	case search.Sa:
+		q.S(lo + " > ")
+		arg(qhi)
+	case search.Eb:
+		q.S(hi + " < ")
+		arg(qlo)
+	case search.Ap:
+		now := time.Now().UnixMicro()
+		dist := now - qlo
+		if dist < 0 {
+			dist = -dist
+		}
+		w := max(dist/10, int64(24*time.Hour/time.Microsecond))
+		q.S(lo + " <= ")
+		arg(satAdd(qhi, w))
+		q.S(" AND " + hi + " >= ")
+		arg(satAdd(qlo, -w))
+	}
+}
+
+func satAdd(a, b int64) int64 {
+	s := a + b
+	if b > 0 && s < a {
+		return math.MaxInt64
+	}
+	if b < 0 && s > a {
+		return math.MinInt64
+	}
+	return s
+}
+
+// numberMatch compares col with a search number (scaled by f, for unit
+// conversion): eq, within the range the number's precision implies; ne,
+// outside it; gt/lt/ge/le and sa/eb against the number itself; ap, within
+// 10%.
+func numberMatch(q *Query, col string, p search.Prefix, n *search.Number, f float64) error {
+	v, err1 := strconv.ParseFloat(n.Value, 64)
+	lo, err2 := strconv.ParseFloat(n.Low, 64)
+	hi, err3 := strconv.ParseFloat(n.High, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return fhir.E(fhir.Invalid, "%q is out of range", n.Value)
+	}
+	v, lo, hi = v*f, lo*f, hi*f
+	switch p {
+	case search.Eq:
+		q.S(col + " >= ").A(lo).S(" AND " + col + " < ").A(hi)
+	case search.Ne:
+		q.S("(" + col + " < ").A(lo).S(" OR " + col + " >= ").A(hi).S(")")
+	case search.Gt, search.Sa:
+		q.S(col + " > ").A(v)
+	case search.Lt, search.Eb:
+		q.S(col + " < ").A(v)
+	case search.Ge:
+		q.S(col + " >= ").A(v)
+	case search.Le:
+		q.S(col + " <= ").A(v)
+	case search.Ap:
+		d := math.Abs(v) / 10
+		q.S(col + " >= ").A(v - d).S(" AND " + col + " <= ").A(v + d)
+	}
+	return nil
+}
+
+// quantityMatch compares quantities: with a UCUM unit (or a unit and no
+// system) in canonical units, so 1 g matches 1000 mg, or by the unit code
+// as written; without a unit, by value alone.
+func quantityMatch(q *Query, p search.Prefix, qt *search.Quantity) error {
+	if qt.Code == "" {
+		if qt.System != "" {
+			q.S("system = ").A(qt.System).S(" AND ")
+		}
+		return numberMatch(q, "value", p, &qt.Number, 1)
+	}
+	q.S("(")
+	if qt.System == "" || qt.System == ucum {
+		f, cc := canonical(qt.Code)
+		q.S("(canon_code = ").A(cc).S(" AND ")
+		if err := numberMatch(q, "canon_value", p, &qt.Number, f); err != nil {
+			return err
+		}
+		q.S(") OR ")
+	}
+	q.S("(code = ").A(qt.Code)
+	if qt.System != "" {
+		q.S(" AND system = ").A(qt.System)
+	}
+	q.S(" AND ")
+	if err := numberMatch(q, "value", p, &qt.Number, 1); err != nil {
+		return err
+	}
+	q.S("))")
+	return nil
+}
+
+// component matches one component of a composite against its column, in
+// the encoding internal/index documents: token "system|code", quantity
+// "value|system|code", date "low..high", others as text.
+func (b *planner) component(col string, v search.Value) error {
+	q := b.q
+	part := func(sep string, n int) string {
+		return "split_part(" + col + ", '" + sep + "', " + strconv.Itoa(n) + ")"
+	}
+	switch {
+	case v.Token != nil:
+		tokenMatch(q, part("|", 1), part("|", 2), v.Token)
+	case v.Quantity != nil:
+		qt := v.Quantity
+		if qt.Code != "" {
+			q.S(part("|", 3) + " = ").A(qt.Code).S(" AND ")
+		}
+		if qt.System != "" {
+			q.S(part("|", 2) + " = ").A(qt.System).S(" AND ")
+		}
+		return numberMatch(q, "CAST("+part("|", 1)+" AS DOUBLE PRECISION)", v.Prefix, &qt.Number, 1)
+	case v.Number != nil:
+		return numberMatch(q, "CAST("+col+" AS DOUBLE PRECISION)", v.Prefix, v.Number, 1)
+	case v.Date != nil:
+		b.dateMatch("CAST("+part("..", 1)+" AS BIGINT)", "CAST("+part("..", 2)+" AS BIGINT)", v.Prefix, v.Date, false)
+	case v.Str != nil:
+		prefix(q, col, v.Str.Normalized)
+	case v.Reference != nil:
+		r := v.Reference
+		switch {
+		case r.URL != "":
+			q.S(col + " = ").A(r.URL)
+		case r.Type != "":
+			q.S(col + " = ").A(r.Type + "/" + r.ID)
+		default:
+			q.S(part("/", 2) + " = ").A(r.ID)
+		}
+	default:
+		q.S(col + " = ").A(v.URI)
+	}
+	return nil
+}
+
+// idClause matches _id against the resource table.
+func (b *planner) idClause(c *search.Clause, types []string) error {
+	q := b.q
+	q.S("SELECT ")
+	b.cols("", types)
+	q.S(" FROM resource WHERE deleted = ").A(false)
+	b.typeFilter("res_type", types)
+	switch c.Modifier {
+	case search.ModMissing:
+		if *c.Values[0].Missing {
+			q.S(" AND 1 = 0")
+		}
+		return nil
+	case search.ModNone, search.ModNot:
+	default:
+		return fhir.E(fhir.Invalid, "%s: _id does not take the :%s modifier", c.Name, c.Modifier)
+	}
+	ids := make([]string, len(c.Values))
+	for i, v := range c.Values {
+		ids[i] = v.Token.Code
+	}
+	if c.Modifier == search.ModNot {
+		q.S(" AND res_id NOT IN (")
+	} else {
+		q.S(" AND res_id IN (")
+	}
+	list(q, ids)
+	q.S(")")
+	return nil
+}
+
+// lastUpdated matches _lastUpdated against the resource table.
+func (b *planner) lastUpdated(c *search.Clause, types []string) error {
+	q := b.q
+	q.S("SELECT ")
+	b.cols("", types)
+	q.S(" FROM resource WHERE deleted = ").A(false)
+	b.typeFilter("res_type", types)
+	if c.Modifier == search.ModMissing {
+		if *c.Values[0].Missing {
+			q.S(" AND 1 = 0")
+		}
+		return nil
+	}
+	q.S(" AND (")
+	for i, v := range c.Values {
+		if i > 0 {
+			q.S(" OR ")
+		}
+		q.S("(")
+		b.dateMatch("last_updated", "last_updated", v.Prefix, v.Date, true)
+		q.S(")")
+	}
+	q.S(")")
+	return nil
+}
+
+// sortKey is one ORDER BY expression.
+type sortKey struct {
+	write func(q *Query)
+	desc  bool
+	// time: the value is r.last_updated, bound through Dialect.Time
+	time bool
+}
+
+// sortKeys compiles _sort. A key is the parameter's smallest value of the
+// resource (largest when descending; for dates the low end ascending and
+// the high end descending), and resources without a value sort last
+// either way.
+func (b *planner) sortKeys(keys []search.SortKey) ([]sortKey, error) {
+	var out []sortKey
+	for _, k := range keys {
+		k := k
+		switch k.Code {
+		case "_id":
+			out = append(out, sortKey{write: func(q *Query) { q.S("r.res_id") }, desc: k.Desc})
+			continue
+		case "_lastUpdated":
+			out = append(out, sortKey{write: func(q *Query) { q.S("r.last_updated") }, desc: k.Desc, time: true})
+			continue
+		}
+		table := tableFor(k.Param)
+		col, agg := sortColumn(table, k.Desc)
+		if col == "" {
+			return nil, fhir.E(fhir.Invalid, "_sort: %s cannot be sorted on", k.Code)
+		}
+		var missing any
+		switch table {
+		case "idx_date":
+			missing = int64(math.MaxInt64)
+			if k.Desc {
+				missing = int64(math.MinInt64)
+			}
+		case "idx_number", "idx_quantity":
+			missing = math.MaxFloat64
+			if k.Desc {
+				missing = -math.MaxFloat64
+			}
+		default:
+			missing = maxRune
+			if k.Desc {
+				missing = ""
+			}
+		}
+		out = append(out, sortKey{desc: k.Desc, write: func(q *Query) {
+			q.S("COALESCE((SELECT " + agg + "(s." + col + ") FROM " + table + " s WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ").A(k.Code).S("), ").A(missing).S(")")
+		}})
+	}
+	return out, nil
+}
+
+func sortColumn(table string, desc bool) (col, agg string) {
+	agg = "MIN"
+	if desc {
+		agg = "MAX"
+	}
+	switch table {
+	case "idx_token":
+		return "code", agg
+	case "idx_string":
+		return "norm", agg
+	case "idx_date":
+		if desc {
+			return "high", agg
+		}
+		return "low", agg
+	case "idx_number", "idx_quantity":
+		return "value", agg
+	case "idx_reference":
+		return "ref_id", agg
+	case "idx_uri":
+		return "uri", agg
+	case "idx_composite":
+		return "c1", agg
+	}
+	return "", ""
+}
+
+// keyset writes the condition "after the cursor" (before it when back) in
+// the order of keys, then type and id.
+func (b *planner) keyset(keys []sortKey, c *store.SearchCursor, i int, back bool) {
+	q := b.q
+	bind := func(k sortKey, v any) {
+		if n, ok := v.(int64); ok && k.time {
+			q.T(time.UnixMicro(n).UTC())
+			return
+		}
+		q.A(v)
+	}
+	if i == len(keys) {
+		op := " > "
+		if back {
+			op = " < "
+		}
+		q.S("(r.res_type" + op).A(c.Type).S(" OR (r.res_type = ").A(c.Type).S(" AND r.res_id" + op).A(c.ID).S("))")
+		return
+	}
+	k := keys[i]
+	op := " > "
+	if k.desc != back {
+		op = " < "
+	}
+	q.S("(")
+	k.write(q)
+	q.S(op)
+	bind(k, c.Keys[i])
+	q.S(" OR (")
+	k.write(q)
+	q.S(" = ")
+	bind(k, c.Keys[i])
+	q.S(" AND ")
+	b.keyset(keys, c, i+1, back)
+	q.S("))")
+}

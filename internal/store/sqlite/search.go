@@ -1,0 +1,126 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/store"
+	"github.com/sharedcare/sharedcare/internal/store/sqlbuild"
+)
+
+// split_part is PostgreSQL's function, which the planner uses to match the
+// components of composite index rows; SQLite has no equivalent.
+func init() {
+	err := sqlite.RegisterDeterministicScalarFunction("split_part", 3, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		s, _ := args[0].(string)
+		sep, _ := args[1].(string)
+		n, _ := args[2].(int64)
+		if sep == "" || n < 1 {
+			return "", nil
+		}
+		parts := strings.SplitN(s, sep, int(n)+1)
+		if int(n) > len(parts) {
+			return "", nil
+		}
+		return parts[n-1], nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("sqlite: register split_part: %v", err))
+	}
+}
+
+// Search implements store.Searcher.
+func (s *Store) Search(ctx context.Context, sq store.SearchQuery) ([]store.SearchHit, error) {
+	q, err := sqlbuild.Search(dialect, sq)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, q.String(), q.Args...)
+	if err != nil {
+		return nil, fhir.Wrap(fhir.Internal, err, "search")
+	}
+	defer rows.Close()
+	var out []store.SearchHit
+	nk := len(sq.Sort)
+	for rows.Next() {
+		var h store.SearchHit
+		var ts int64
+		var body []byte
+		keys := make([]any, nk)
+		dest := []any{&h.Type, &h.ID, &h.Version, &h.PatientKey, &ts, &h.Method, &h.Deleted, &body}
+		for i := range keys {
+			dest = append(dest, &keys[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fhir.Wrap(fhir.Internal, err, "search")
+		}
+		h.LastUpdated = time.UnixMicro(ts).UTC()
+		h.Body = body
+		for i, k := range keys {
+			if b, ok := k.([]byte); ok {
+				keys[i] = string(b)
+			}
+		}
+		h.Keys = keys
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fhir.Wrap(fhir.Internal, err, "search")
+	}
+	return out, nil
+}
+
+// SearchCount implements store.Searcher.
+func (s *Store) SearchCount(ctx context.Context, sq store.SearchQuery) (int64, error) {
+	q, err := sqlbuild.SearchCount(dialect, sq)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.read.QueryRowContext(ctx, q.String(), q.Args...).Scan(&n); err != nil {
+		return 0, fhir.Wrap(fhir.Internal, err, "count")
+	}
+	return n, nil
+}
+
+// Include implements store.Searcher.
+func (s *Store) Include(ctx context.Context, iq store.IncludeQuery) ([]store.Resource, error) {
+	if len(iq.Of) == 0 {
+		return nil, nil
+	}
+	return s.resources(ctx, sqlbuild.Include(dialect, iq), "include")
+}
+
+// ReadMany implements store.Searcher.
+func (s *Store) ReadMany(ctx context.Context, keys []store.Key) ([]store.Resource, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return s.resources(ctx, sqlbuild.ReadMany(dialect, keys), "read")
+}
+
+func (s *Store) resources(ctx context.Context, q *sqlbuild.Query, what string) ([]store.Resource, error) {
+	rows, err := s.read.QueryContext(ctx, q.String(), q.Args...)
+	if err != nil {
+		return nil, fhir.Wrap(fhir.Internal, err, "%s", what)
+	}
+	defer rows.Close()
+	var out []store.Resource
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fhir.Wrap(fhir.Internal, err, "%s", what)
+	}
+	return out, nil
+}
