@@ -24,12 +24,37 @@ type code struct {
 
 func (s *Server) capabilityStatement(base string) map[string]any {
 	interactions := []code{{"read"}, {"vread"}, {"update"}, {"patch"}, {"delete"}, {"history-instance"}, {"history-type"}, {"create"}, {"search-type"}}
-	searchParams := []map[string]any{
+	common := []map[string]any{
 		{"name": "_id", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id"},
-		{"name": "identifier", "type": "token", "documentation": "business identifier: system|value, value or |value"},
+		{"name": "_lastUpdated", "type": "date", "definition": "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"},
+		{"name": "_tag", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-tag"},
+		{"name": "_profile", "type": "uri", "definition": "http://hl7.org/fhir/SearchParameter/Resource-profile"},
+		{"name": "_security", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-security"},
+		{"name": "_source", "type": "uri", "definition": "http://hl7.org/fhir/SearchParameter/Resource-source"},
+		{"name": "_text", "type": "string", "documentation": "words of the narrative, each matched as the start of a word"},
+		{"name": "_content", "type": "string", "documentation": "words anywhere in the resource's text, each matched as the start of a word"},
+		{"name": "_list", "type": "special", "documentation": "members of the List with this id"},
 	}
 	var resources []map[string]any
 	for _, t := range fhirdef.ResourceTypes() {
+		searchParams := append([]map[string]any(nil), common...)
+		var includes []string
+		for _, sp := range fhirdef.SearchParams(t) {
+			if sp.Code[0] == '_' {
+				continue
+			}
+			searchParams = append(searchParams, map[string]any{"name": sp.Code, "type": sp.Type, "definition": sp.URL})
+			if sp.Type == "reference" {
+				includes = append(includes, t+":"+sp.Code)
+			}
+		}
+		includes = append(includes, "*")
+		ops := []map[string]any{
+			{"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
+		}
+		if t == "Patient" {
+			ops = append(ops, map[string]any{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"})
+		}
 		resources = append(resources, map[string]any{
 			"type":              t,
 			"profile":           "http://hl7.org/fhir/StructureDefinition/" + t,
@@ -41,10 +66,9 @@ func (s *Server) capabilityStatement(base string) map[string]any {
 			"conditionalRead":   "modified-since",
 			"conditionalUpdate": true,
 			"conditionalDelete": "single",
+			"searchInclude":     includes,
 			"searchParam":       searchParams,
-			"operation": []map[string]any{
-				{"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
-			},
+			"operation":         ops,
 		})
 	}
 	return map[string]any{
@@ -65,8 +89,9 @@ func (s *Server) capabilityStatement(base string) map[string]any {
 			"mode":     "server",
 			"resource": resources,
 			"interaction": []code{
-				{"transaction"}, {"batch"}, {"history-system"},
+				{"transaction"}, {"batch"}, {"history-system"}, {"search-system"},
 			},
+			"searchParam": common,
 		}},
 	}
 }
