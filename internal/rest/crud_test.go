@@ -182,8 +182,11 @@ func TestConditionalInteractions(t *testing.T) {
 		c.must(http.StatusNoContent, "DELETE", "/Patient?_id="+other, "")
 		c.outcome(c.do("GET", "/Patient/"+other, ""), http.StatusGone)
 		c.must(http.StatusNoContent, "DELETE", "/Patient?_id="+other, "") // no match now: fine
-		// Unsupported criteria are refused, not ignored.
-		c.outcome(c.do("PUT", "/Patient?name=Smith", upd), http.StatusBadRequest)
+		// Any search parameter selects; unknown ones and result parameters
+		// are refused, not ignored.
+		c.outcome(c.do("PUT", "/Patient?name=Smith", upd), http.StatusPreconditionFailed)
+		c.outcome(c.do("PUT", "/Patient?nonsense=Smith", upd), http.StatusBadRequest)
+		c.outcome(c.do("PUT", "/Patient?identifier=x&_sort=name", upd), http.StatusBadRequest)
 	})
 }
 

@@ -179,6 +179,9 @@ type Criteria struct {
 	Type   string
 	IDs    []string // _id: any of
 	Tokens []TokenClause
+	// Clauses are search clauses (package search) on Type, all of which
+	// must hold too: what the conditional interactions use.
+	Clauses []*search.Clause
 	// After continues a previous page: only ids greater than After (the
 	// results are ordered by id).
 	After string

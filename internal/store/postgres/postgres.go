@@ -475,7 +475,10 @@ func (t *tx) Find(ctx context.Context, c store.Criteria, limit int) ([]string, e
 	if t.raced {
 		return nil, store.ErrConflict
 	}
-	q := sqlbuild.Find(dialect, c, limit)
+	q, err := sqlbuild.Find(dialect, c, limit)
+	if err != nil {
+		return nil, err
+	}
 	var ids []string
 	t.queue(q.String(), q.Args...).Query(func(rows pgx.Rows) (err error) {
 		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
@@ -755,7 +758,11 @@ func (s *Store) Find(ctx context.Context, c store.Criteria, limit int) ([]string
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
-	ids, err := queryIDs(ctx, s.pool, sqlbuild.Find(dialect, c, limit))
+	q, err := sqlbuild.Find(dialect, c, limit)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := queryIDs(ctx, s.pool, q)
 	if err != nil {
 		return nil, s.wrap(err, "find")
 	}

@@ -50,7 +50,7 @@ func (q *Query) T(t time.Time) *Query { return q.A(q.d.Time(t)) }
 func (q *Query) String() string { return q.b.String() }
 
 // Find selects res_id of current, non-deleted resources matching c.
-func Find(d Dialect, c store.Criteria, limit int) *Query {
+func Find(d Dialect, c store.Criteria, limit int) (*Query, error) {
 	q := New(d)
 	q.S("SELECT r.res_id FROM resource r WHERE r.res_type = ").A(c.Type).S(" AND r.deleted = ").A(false)
 	if len(c.IDs) > 0 {
@@ -83,11 +83,19 @@ func Find(d Dialect, c store.Criteria, limit int) *Query {
 		}
 		q.S("))")
 	}
+	b := &planner{q: q, d: d}
+	for _, cl := range c.Clauses {
+		q.S(" AND r.res_id IN (")
+		if err := b.ids(cl, []string{c.Type}); err != nil {
+			return nil, err
+		}
+		q.S(")")
+	}
 	if c.After != "" {
 		q.S(" AND r.res_id > ").A(c.After)
 	}
 	q.S(" ORDER BY r.res_id LIMIT ").A(clamp(limit))
-	return q
+	return q, nil
 }
 
 // historyColumns are the columns History and the readers scan, in order.

@@ -343,7 +343,10 @@ func (t *tx) Read(_ context.Context, typ, id string) (*store.Resource, error) {
 }
 
 func (t *tx) Find(_ context.Context, c store.Criteria, limit int) ([]string, error) {
-	q := sqlbuild.Find(dialect, c, limit)
+	q, err := sqlbuild.Find(dialect, c, limit)
+	if err != nil {
+		return nil, err
+	}
 	return queryIDs(t.ctx, t.s.wconn, q)
 }
 
@@ -470,7 +473,11 @@ func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (*stor
 
 // Find implements store.Reader.
 func (s *Store) Find(ctx context.Context, c store.Criteria, limit int) ([]string, error) {
-	return queryIDs(ctx, s.read, sqlbuild.Find(dialect, c, limit))
+	q, err := sqlbuild.Find(dialect, c, limit)
+	if err != nil {
+		return nil, err
+	}
+	return queryIDs(ctx, s.read, q)
 }
 
 // Count implements store.Reader.
