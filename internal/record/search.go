@@ -65,11 +65,15 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	if err != nil {
 		return nil, err
 	}
+	clauses, err := s.expandValueSets(ctx, q.Clauses)
+	if err != nil {
+		return nil, err
+	}
 	res := &SearchResult{Query: q}
 	for _, ig := range q.Ignored {
 		res.Warnings = append(res.Warnings, "parameter "+ig.Param+" was ignored: "+ig.Reason)
 	}
-	sq := store.SearchQuery{Clauses: q.Clauses, Sort: q.Sort, Compartment: req.Compartment}
+	sq := store.SearchQuery{Clauses: clauses, Sort: q.Sort, Compartment: req.Compartment}
 	switch {
 	case req.Type != "":
 		sq.Types = []string{req.Type}
