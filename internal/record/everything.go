@@ -2,9 +2,11 @@ package record
 
 import (
 	"context"
+	"math"
 	"net/url"
 
 	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/index"
 	"github.com/sharedcare/sharedcare/internal/store"
 )
 
@@ -12,12 +14,15 @@ import (
 // (the Patient, then everything in it, by type and id), with the resources
 // those refer to that belong to no other person (Practitioners,
 // Organizations, Locations, Medications...) added to the page that first
-// needs them. params may hold _since, _type, _count and _page.
+// needs them. params may hold _since, _type, start and end (care dates:
+// resources with a clinical date outside them are left out), _count and
+// _page.
 func (s *Service) Everything(ctx context.Context, id string, params url.Values) (*SearchResult, error) {
 	if _, err := s.Read(ctx, "Patient", id); err != nil {
 		return nil, err
 	}
 	sp := url.Values{}
+	var care *[2]int64
 	for k, vs := range params {
 		switch k {
 		case "_count", "_page", "_type", "_elements", "_summary":
@@ -30,13 +35,27 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values) 
 				sp.Add("_lastUpdated", "ge"+v)
 			}
 		case "start", "end":
-			return nil, fhir.E(fhir.NotSupported, "$everything: %s is not supported yet; use _since and _type", k)
+			if len(vs) != 1 {
+				return nil, fhir.E(fhir.Invalid, "$everything: %s may be given once", k)
+			}
+			lo, hi, ok := index.DateRange(vs[0], false)
+			if !ok {
+				return nil, fhir.E(fhir.Invalid, "$everything: %s %q is not a date", k, vs[0])
+			}
+			if care == nil {
+				care = &[2]int64{math.MinInt64, math.MaxInt64}
+			}
+			if k == "start" {
+				care[0] = lo
+			} else {
+				care[1] = hi
+			}
 		case "_format", "_pretty":
 		default:
 			return nil, fhir.E(fhir.Invalid, "$everything does not take the parameter %q", k)
 		}
 	}
-	res, err := s.Search(ctx, SearchRequest{Compartment: id, Params: sp, Strict: true})
+	res, err := s.Search(ctx, SearchRequest{Compartment: id, Params: sp, Strict: true, care: care})
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,8 @@ type SearchRequest struct {
 	Params      url.Values
 	// Strict is Prefer: handling=strict.
 	Strict bool
+	// care is $everything's start and end.
+	care *[2]int64
 }
 
 // SearchResult is one page of a search.
@@ -73,7 +75,7 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	for _, ig := range q.Ignored {
 		res.Warnings = append(res.Warnings, "parameter "+ig.Param+" was ignored: "+ig.Reason)
 	}
-	sq := store.SearchQuery{Clauses: clauses, Sort: q.Sort, Compartment: req.Compartment}
+	sq := store.SearchQuery{Clauses: clauses, Sort: q.Sort, Compartment: req.Compartment, Care: req.care}
 	switch {
 	case req.Type != "":
 		sq.Types = []string{req.Type}

@@ -371,7 +371,12 @@ func TestSearchChangesAndShapes(t *testing.T) {
 		if got := sorted(entries(r, "match")); !slices.Equal(got, []string{"Observation/ob1", "Observation/ob2"}) {
 			t.Errorf("$everything?_type: %v", got)
 		}
+		r = c.must(http.StatusOK, "GET", "/Patient/p1/$everything?start=2024-01-01&end=2024-02", "")
+		if got, want := sorted(entries(r, "match")), []string{"Encounter/e1", "Observation/ob1", "Patient/p1", "RiskAssessment/ra1"}; !slices.Equal(got, want) {
+			t.Errorf("$everything start/end: %v, want %v", got, want)
+		}
 		c.outcome(c.do("GET", "/Patient/nobody/$everything", ""), http.StatusNotFound)
+		c.outcome(c.do("GET", "/Patient/p1/$everything?start=yesterday", ""), http.StatusBadRequest)
 	})
 }
 

@@ -265,7 +265,12 @@ type SearchQuery struct {
 	// Compartment restricts the search to the compartment of the Patient
 	// with this id.
 	Compartment string
-	Sort        []search.SortKey
+	// Care, if set, keeps only resources whose clinical date (their
+	// date, authoredon or onset-date parameter) overlaps this range of
+	// microseconds, inclusive, and those without one: $everything's start
+	// and end.
+	Care *[2]int64
+	Sort []search.SortKey
 	// Cursor continues from a hit of an earlier page: after it, or before
 	// it when Backward (for previous links; hits still come in order).
 	Cursor   *SearchCursor

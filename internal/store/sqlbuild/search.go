@@ -222,6 +222,10 @@ func (b *planner) filter(sq store.SearchQuery) error {
 		b.typeFilter("res_type", sq.Types)
 		q.S(")")
 	}
+	if cr := sq.Care; cr != nil {
+		const dated = "SELECT 1 FROM idx_date d WHERE d.res_type = r.res_type AND d.res_id = r.res_id AND d.param IN ('date', 'authoredon', 'onset-date')"
+		q.S(" AND (NOT EXISTS (" + dated + ") OR EXISTS (" + dated + " AND d.high >= ").A(cr[0]).S(" AND d.low <= ").A(cr[1]).S("))")
+	}
 	for _, c := range sq.Clauses {
 		q.S(" AND ")
 		b.member(sq.Types)
