@@ -6,6 +6,9 @@
 // # Row encodings (what the SQL planner matches against)
 //
 // Every row names its parameter (Param, the search parameter's code).
+// _id and _lastUpdated have no rows: the planner reads the resource
+// table's res_id and last_updated. _profile, _tag, _security and _source
+// are indexed like any other parameter.
 //
 //   - token (idx_token): System and Code; Display is search.Normalize of
 //     Coding.display (on each coding's row) for :text. A CodeableConcept's
@@ -134,6 +137,12 @@ type component struct {
 	expr *fhirpath.Expr
 }
 
+// fromResourceTable are the parameters the planner answers from the
+// resource table (res_id, last_updated): rows for them would cost one per
+// resource for nothing, and meta.lastUpdated as the client sent it is not
+// the server's anyway.
+var fromResourceTable = map[string]bool{"_id": true, "_lastUpdated": true}
+
 var (
 	plansOnce sync.Once
 	plans     map[string][]*param
@@ -152,7 +161,7 @@ func getPlans() map[string][]*param {
 				comp[c] = i + 1
 			}
 			for _, sp := range fhirdef.SearchParams(rt) {
-				if sp.Expression == "" || sp.Type == "special" {
+				if sp.Expression == "" || sp.Type == "special" || fromResourceTable[sp.Code] {
 					continue
 				}
 				src, keys := forType(sp.Expression, rt)

@@ -63,7 +63,6 @@ func TestObservation(t *testing.T) {
 		store.Token{Param: "identifier", System: "https://example.nhs.uk/obs", Code: "42"},
 		store.Token{Param: "identifier:of-type", System: "http://terminology.hl7.org/CodeSystem/v2-0203", Code: "FILL|42"},
 		store.Token{Param: "status", Code: "final"},
-		store.Token{Param: "_id", Code: "o1"},
 		store.Token{Param: "component-code", System: "http://loinc.org", Code: "8480-6"},
 	)
 	has(t, "references", ix.References,
@@ -275,4 +274,57 @@ func TestSynthea(t *testing.T) {
 	if n := EvalErrors() - errs0; n > 0 {
 		t.Errorf("%d search parameter expressions failed", n)
 	}
+}
+
+// TestResourceParams: the parameters every resource has. _id and
+// _lastUpdated are answered from the resource table, so have no rows.
+func TestResourceParams(t *testing.T) {
+	m := decode(t, `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},
+	 "meta":{"versionId":"2","lastUpdated":"2024-01-01T00:00:00Z","source":"http://example.org/feed#1",
+	  "profile":["http://example.org/StructureDefinition/obs|1.0"],
+	  "tag":[{"system":"http://example.org/tags","code":"t1"}],
+	  "security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]}}`)
+	ix, _ := Compute(m, "o1", All)
+	tests := []struct {
+		param string
+		rows  int
+	}{
+		{"_id", 0},
+		{"_lastUpdated", 0},
+		{"_profile", 1},
+		{"_tag", 1},
+		{"_security", 1},
+		{"_source", 1},
+	}
+	for _, tc := range tests {
+		n := 0
+		for _, r := range ix.Tokens {
+			n += btoi(r.Param == tc.param)
+		}
+		for _, r := range ix.Dates {
+			n += btoi(r.Param == tc.param)
+		}
+		for _, r := range ix.URIs {
+			n += btoi(r.Param == tc.param)
+		}
+		for _, r := range ix.References {
+			n += btoi(r.Param == tc.param)
+		}
+		if n != tc.rows {
+			t.Errorf("%s: %d rows, want %d", tc.param, n, tc.rows)
+		}
+	}
+	has(t, "tokens", ix.Tokens,
+		store.Token{Param: "_tag", System: "http://example.org/tags", Code: "t1"},
+		store.Token{Param: "_security", System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: "R"})
+	has(t, "uris", ix.URIs,
+		store.URI{Param: "_source", URI: "http://example.org/feed#1"},
+		store.URI{Param: "_profile", URI: "http://example.org/StructureDefinition/obs|1.0"})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
