@@ -6,6 +6,9 @@
 // # Row encodings (what the SQL planner matches against)
 //
 // Every row names its parameter (Param, the search parameter's code).
+// _id and _lastUpdated have no rows: the planner reads the resource
+// table's res_id and last_updated. _profile, _tag, _security and _source
+// are indexed like any other parameter.
 //
 //   - token (idx_token): System and Code; Display is search.Normalize of
 //     Coding.display (on each coding's row) for :text. A CodeableConcept's
@@ -56,6 +59,23 @@
 //     official CompartmentDefinition's parameters for the type that point
 //     at a local Patient ("Patient/id"); a Patient is in its own with Param
 //     "_id", first. The resource's PatientKey is the first of them.
+//   - text (idx_text, scope All only): at most two rows of words, each
+//     text " w1 w2 ... wn " (one space between words and one before the
+//     first and after the last, so that LIKE '% word %' matches a whole
+//     word), normalised with search.Normalize and split at white space;
+//     punctuation stays in its word ("well." in "is well."). Param "_text":
+//     the narrative (text.div) with tags and comments stripped (inline
+//     elements such as <b> and <span> do not split words, the others do)
+//     and character references (&amp; &nbsp; &#233;) decoded. Param
+//     "_content": each word once, in order of first appearance, of every
+//     string, code, markdown, uri and url value in the resource (displays,
+//     texts, names, addresses, notes, identifier and telecom values,
+//     systems), its narrative, its contained resources and its extensions'
+//     values, the members of each object walked in sorted order; ids,
+//     Reference.reference, canonicals, Extension.url, dates, numbers,
+//     booleans and base64Binary are left out. Words longer than 256 bytes
+//     are dropped, and a text is cut at a word boundary so that it is at
+//     most MaxTextLen (16 KiB). No row when there are no words.
 //
 // Work is bounded: token and string values longer than MaxTokenLen are
 // skipped, a resource gives at most MaxRows rows (the rest are dropped and
@@ -117,6 +137,12 @@ type component struct {
 	expr *fhirpath.Expr
 }
 
+// fromResourceTable are the parameters the planner answers from the
+// resource table (res_id, last_updated): rows for them would cost one per
+// resource for nothing, and meta.lastUpdated as the client sent it is not
+// the server's anyway.
+var fromResourceTable = map[string]bool{"_id": true, "_lastUpdated": true}
+
 var (
 	plansOnce sync.Once
 	plans     map[string][]*param
@@ -135,7 +161,7 @@ func getPlans() map[string][]*param {
 				comp[c] = i + 1
 			}
 			for _, sp := range fhirdef.SearchParams(rt) {
-				if sp.Expression == "" || sp.Type == "special" {
+				if sp.Expression == "" || sp.Type == "special" || fromResourceTable[sp.Code] {
 					continue
 				}
 				src, keys := forType(sp.Expression, rt)
@@ -344,6 +370,9 @@ func Compute(m fhir.Object, id string, scope Scope) (store.Index, string) {
 			x.compartment(c.Param, c.Patient)
 		}
 	}
+	if scope == All {
+		x.texts(m, rt)
+	}
 	// Bound the rows.
 	if x.ix.Rows() > MaxRows {
 		x.ix = bound(x.ix)
@@ -368,8 +397,8 @@ func (x *extractor) compartment(param, pid string) {
 	x.ix.Compartments = append(x.ix.Compartments, store.Compartment{Param: param, Patient: pid})
 }
 
-// bound keeps at most MaxRows rows, compartments and identifier tokens
-// first, then kind by kind.
+// bound keeps at most MaxRows rows, compartments, text rows and identifier
+// tokens first, then kind by kind.
 func bound(ix store.Index) store.Index {
 	left := MaxRows
 	before := ix.Rows()
@@ -379,6 +408,7 @@ func bound(ix store.Index) store.Index {
 		return k
 	}
 	ix.Compartments = ix.Compartments[:take(len(ix.Compartments))]
+	ix.Texts = ix.Texts[:take(len(ix.Texts))]
 	ix.Tokens = ix.Tokens[:take(len(ix.Tokens))]
 	ix.References = ix.References[:take(len(ix.References))]
 	ix.Strings = ix.Strings[:take(len(ix.Strings))]

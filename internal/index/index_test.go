@@ -1,13 +1,8 @@
 package index
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"encoding/json"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -68,7 +63,6 @@ func TestObservation(t *testing.T) {
 		store.Token{Param: "identifier", System: "https://example.nhs.uk/obs", Code: "42"},
 		store.Token{Param: "identifier:of-type", System: "http://terminology.hl7.org/CodeSystem/v2-0203", Code: "FILL|42"},
 		store.Token{Param: "status", Code: "final"},
-		store.Token{Param: "_id", Code: "o1"},
 		store.Token{Param: "component-code", System: "http://loinc.org", Code: "8480-6"},
 	)
 	has(t, "references", ix.References,
@@ -254,60 +248,25 @@ func TestSynthea(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	path := filepath.Join("..", "..", "..", "shared", "conformance", "synthea", "hiv-r4.tar.gz")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Skipf("Synthea data not available (%v)", err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(gz)
+	all := syntheaResources(t, "hiv-r4.tar.gz", math.MaxInt)
 	errs0 := EvalErrors()
 	start := time.Now()
 	var resources, rows, noKey int
 	perType := map[string][2]int{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
+	for _, m := range all {
+		id, _ := m["id"].(string)
+		ix, pk := Compute(m, id, All)
+		rt, _ := m["resourceType"].(string)
+		resources++
+		rows += ix.Rows()
+		c := perType[rt]
+		perType[rt] = [2]int{c[0] + 1, c[1] + ix.Rows()}
+		if pk == "" && rt != "Organization" && rt != "Practitioner" && rt != "Location" && rt != "PractitionerRole" && rt != "Medication" {
+			noKey++
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasSuffix(h.Name, ".json") {
-			continue
-		}
-		d := json.NewDecoder(tr)
-		d.UseNumber()
-		var b struct {
-			Entry []struct {
-				Resource map[string]any `json:"resource"`
-			} `json:"entry"`
-		}
-		if err := d.Decode(&b); err != nil {
-			t.Fatalf("%s: %v", h.Name, err)
-		}
-		for _, e := range b.Entry {
-			id, _ := e.Resource["id"].(string)
-			ix, pk := Compute(e.Resource, id, All)
-			rt, _ := e.Resource["resourceType"].(string)
-			resources++
-			rows += ix.Rows()
-			c := perType[rt]
-			perType[rt] = [2]int{c[0] + 1, c[1] + ix.Rows()}
-			if pk == "" && rt != "Organization" && rt != "Practitioner" && rt != "Location" && rt != "PractitionerRole" && rt != "Medication" {
-				noKey++
-			}
-		}
-	}
-	if resources == 0 {
-		t.Skip("no resources")
 	}
 	el := time.Since(start)
-	t.Logf("%d resources, %d rows (%.1f per resource), %.0f resources/s on one core, %d expression errors, %d without a patient key (Synthea refers by urn:uuid, which the server resolves before indexing)",
+	t.Logf("%d resources, %d rows (%.1f per resource), %.0f resources/s on one core, %d expression errors, %d without a patient key",
 		resources, rows, float64(rows)/float64(resources), float64(resources)/el.Seconds(), EvalErrors()-errs0, noKey)
 	for rt, c := range perType {
 		t.Logf("  %-24s %6d resources %6.1f rows each", rt, c[0], float64(c[1])/float64(c[0]))
@@ -315,4 +274,57 @@ func TestSynthea(t *testing.T) {
 	if n := EvalErrors() - errs0; n > 0 {
 		t.Errorf("%d search parameter expressions failed", n)
 	}
+}
+
+// TestResourceParams: the parameters every resource has. _id and
+// _lastUpdated are answered from the resource table, so have no rows.
+func TestResourceParams(t *testing.T) {
+	m := decode(t, `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},
+	 "meta":{"versionId":"2","lastUpdated":"2024-01-01T00:00:00Z","source":"http://example.org/feed#1",
+	  "profile":["http://example.org/StructureDefinition/obs|1.0"],
+	  "tag":[{"system":"http://example.org/tags","code":"t1"}],
+	  "security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]}}`)
+	ix, _ := Compute(m, "o1", All)
+	tests := []struct {
+		param string
+		rows  int
+	}{
+		{"_id", 0},
+		{"_lastUpdated", 0},
+		{"_profile", 1},
+		{"_tag", 1},
+		{"_security", 1},
+		{"_source", 1},
+	}
+	for _, tc := range tests {
+		n := 0
+		for _, r := range ix.Tokens {
+			n += btoi(r.Param == tc.param)
+		}
+		for _, r := range ix.Dates {
+			n += btoi(r.Param == tc.param)
+		}
+		for _, r := range ix.URIs {
+			n += btoi(r.Param == tc.param)
+		}
+		for _, r := range ix.References {
+			n += btoi(r.Param == tc.param)
+		}
+		if n != tc.rows {
+			t.Errorf("%s: %d rows, want %d", tc.param, n, tc.rows)
+		}
+	}
+	has(t, "tokens", ix.Tokens,
+		store.Token{Param: "_tag", System: "http://example.org/tags", Code: "t1"},
+		store.Token{Param: "_security", System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: "R"})
+	has(t, "uris", ix.URIs,
+		store.URI{Param: "_source", URI: "http://example.org/feed#1"},
+		store.URI{Param: "_profile", URI: "http://example.org/StructureDefinition/obs|1.0"})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

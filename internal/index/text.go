@@ -1,0 +1,279 @@
+package index
+
+import (
+	"html"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sharedcare/sharedcare/internal/fhirdef"
+	"github.com/sharedcare/sharedcare/internal/search"
+	"github.com/sharedcare/sharedcare/internal/store"
+)
+
+// MaxTextLen bounds the text of a _text or _content row, in bytes: past it
+// a narrative or a resource's words are cut at a word boundary. Search
+// scans these rows with LIKE, so their size is what a _content search
+// costs per resource.
+const MaxTextLen = 16 << 10
+
+// maxWordLen is the longest word kept in text rows: longer runs without a
+// space (encoded data, long URLs) are not what anyone types into a search
+// box, and would eat the MaxTextLen budget.
+const maxWordLen = 256
+
+// textTypes are the primitive types whose values are _content: words a
+// person wrote or reads. Ids, references (canonical, Reference.reference),
+// dates, numbers, booleans and base64Binary are left out.
+var textTypes = map[string]bool{"string": true, "code": true, "markdown": true, "uri": true, "url": true}
+
+// texts adds the _text and _content rows of resource m of type rt.
+func (x *extractor) texts(m map[string]any, rt string) {
+	var narr string
+	if t, ok := m["text"].(map[string]any); ok {
+		if div, ok := t["div"].(string); ok {
+			narr = narrativeText(div)
+			w := words{}
+			w.add(narr)
+			if s := w.text(); s != "" {
+				x.ix.Texts = append(x.ix.Texts, store.Text{Param: "_text", Text: s})
+			}
+		}
+	}
+	td := fhirdef.Type(rt)
+	if td == nil {
+		return
+	}
+	c := content{words: words{dedupe: true}, narrative: narr}
+	c.object(m, td.Root(), rt)
+	if s := c.text(); s != "" {
+		x.ix.Texts = append(x.ix.Texts, store.Text{Param: "_content", Text: s})
+	}
+}
+
+// content collects the words of a resource's textual values, walking the
+// resource with its definition so that each value's type is known.
+type content struct {
+	words
+	narrative string // the resource's narrative as text, already extracted
+}
+
+func (c *content) object(m map[string]any, def *fhirdef.ElementDef, typ string) {
+	// Sorted, so the first-seen order of words does not depend on Go's map
+	// order and the same resource always gives the same row.
+	var buf [24]string
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if c.full {
+			return
+		}
+		switch {
+		case k == "resourceType" || k == "id":
+			continue
+		case k == "reference" && typ == "Reference", k == "url" && typ == "Extension":
+			continue
+		case k[0] == '_':
+			c.primitiveElement(m[k])
+			continue
+		}
+		el, t := def.Child(k)
+		if el == nil {
+			continue
+		}
+		c.value(m[k], el, t)
+	}
+}
+
+// primitiveElement walks the "_name" sibling of a primitive (or an array
+// of them): its extensions can hold text.
+func (c *content) primitiveElement(v any) {
+	switch n := v.(type) {
+	case map[string]any:
+		c.object(n, fhirdef.Type("Element").Root(), "Element")
+	case []any:
+		for _, e := range n {
+			c.primitiveElement(e)
+		}
+	}
+}
+
+func (c *content) value(v any, el *fhirdef.ElementDef, typ string) {
+	switch n := v.(type) {
+	case string:
+		switch {
+		case textTypes[typ]:
+			c.add(normalize(n))
+		case typ == "xhtml":
+			if n == c.narrative {
+				c.add(n) // already extracted for _text
+			} else {
+				c.add(narrativeText(n))
+			}
+		}
+	case []any:
+		for _, e := range n {
+			c.value(e, el, typ)
+		}
+	case map[string]any:
+		def := el
+		if typ == "Resource" {
+			// contained, Bundle.entry.resource, Parameters.parameter.resource
+			rt, _ := n["resourceType"].(string)
+			td := fhirdef.Type(rt)
+			if td == nil || td.Kind != fhirdef.KindResource {
+				return
+			}
+			def, typ = td.Root(), rt
+		} else if el.Content() == nil {
+			// A choice element (value[x]): its chosen type's definition.
+			td := fhirdef.Type(typ)
+			if td == nil {
+				return
+			}
+			def = td.Root()
+		}
+		c.object(n, def, typ)
+	}
+}
+
+// words builds the text of a row: normalised words, each followed by a
+// space, after a leading space (" a b c "), so that a search can match a
+// whole word with '% word %'.
+type words struct {
+	b      []byte
+	dedupe bool
+	seen   map[string]struct{}
+	full   bool
+}
+
+// add appends the words of s, which is normalised (see normalize).
+func (w *words) add(s string) {
+	for i := 0; i < len(s) && !w.full; {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			i += size
+			continue
+		}
+		j := i + size
+		for j < len(s) {
+			r, size := utf8.DecodeRuneInString(s[j:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			j += size
+		}
+		w.word(s[i:j])
+		i = j
+	}
+}
+
+func (w *words) word(s string) {
+	if len(s) > maxWordLen {
+		return
+	}
+	if w.dedupe {
+		if _, ok := w.seen[s]; ok {
+			return
+		}
+		if w.seen == nil {
+			w.seen = make(map[string]struct{}, 64)
+		}
+		w.seen[s] = struct{}{}
+	}
+	if w.b == nil {
+		w.b = make([]byte, 1, 256)
+		w.b[0] = ' '
+	}
+	if len(w.b)+len(s)+1 > MaxTextLen {
+		w.full = true
+		return
+	}
+	w.b = append(w.b, s...)
+	w.b = append(w.b, ' ')
+}
+
+// text returns the row's text, "" when there are no words.
+func (w *words) text() string {
+	if len(w.b) <= 1 {
+		return ""
+	}
+	return string(w.b)
+}
+
+// normalize is search.Normalize, without its cost for the common case of
+// ASCII text (where it only lowers the case).
+func normalize(s string) string {
+	upper := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return search.Normalize(s)
+		}
+		if 'A' <= c && c <= 'Z' {
+			upper = true
+		}
+	}
+	if !upper {
+		return s
+	}
+	return strings.ToLower(s)
+}
+
+// inlineTags are the XHTML elements that do not separate words: "<b>Pat</b>ient"
+// is one word, "<td>a</td><td>b</td>" two.
+var inlineTags = map[string]bool{"a": true, "abbr": true, "b": true, "big": true, "cite": true, "code": true,
+	"em": true, "font": true, "i": true, "q": true, "s": true, "small": true, "span": true, "strong": true,
+	"sub": true, "sup": true, "tt": true, "u": true, "var": true}
+
+// narrativeText is the text of an XHTML narrative, normalised (see
+// normalize): tags and comments stripped, character references decoded.
+func narrativeText(div string) string {
+	var b strings.Builder
+	b.Grow(len(div))
+	for i := 0; i < len(div); {
+		c := div[i]
+		if c != '<' {
+			j := strings.IndexByte(div[i:], '<')
+			if j < 0 {
+				j = len(div) - i
+			}
+			b.WriteString(div[i : i+j])
+			i += j
+			continue
+		}
+		if strings.HasPrefix(div[i:], "<!--") {
+			end := strings.Index(div[i+4:], "-->")
+			if end < 0 {
+				break
+			}
+			i += 4 + end + 3
+			continue
+		}
+		// A tag: its end is the first '>' outside a quoted attribute value.
+		j, quote := i+1, byte(0)
+		for j < len(div) && (quote != 0 || div[j] != '>') {
+			switch {
+			case quote != 0 && div[j] == quote:
+				quote = 0
+			case quote == 0 && (div[j] == '"' || div[j] == '\''):
+				quote = div[j]
+			}
+			j++
+		}
+		name := div[i+1 : j]
+		name = strings.TrimPrefix(name, "/")
+		if k := strings.IndexFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }); k >= 0 {
+			name = name[:k]
+		}
+		if !inlineTags[strings.ToLower(name)] {
+			b.WriteByte(' ')
+		}
+		i = j + 1
+	}
+	return normalize(html.UnescapeString(b.String()))
+}
