@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sharedcare/sharedcare/internal/store/sqlbuild"
 )
 
 // loadFixture stores testdata/search_fixture.json: three Patients, their
@@ -40,6 +42,28 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// Every search runs under each plan the planner could choose: the
+// walk of the resource table, and each condition as the driver.
+var searchPlans = []struct {
+	name     string
+	override func(cands []int, chosen sqlbuild.Plan) sqlbuild.Plan
+}{
+	{"chosen", nil},
+	{"scan", func([]int, sqlbuild.Plan) sqlbuild.Plan { return sqlbuild.Plan{Driver: sqlbuild.DriveScan} }},
+	{"first", func(cands []int, p sqlbuild.Plan) sqlbuild.Plan {
+		if len(cands) > 0 {
+			p.Driver = cands[0]
+		}
+		return p
+	}},
+	{"last", func(cands []int, p sqlbuild.Plan) sqlbuild.Plan {
+		if len(cands) > 0 {
+			p.Driver = cands[len(cands)-1]
+		}
+		return p
+	}},
 }
 
 func TestSearchParameters(t *testing.T) {
@@ -170,11 +194,20 @@ func TestSearchParameters(t *testing.T) {
 		{"Patient?_text=complex", []string{"Patient/p3"}},
 		{"Patient?_content=sheffield", []string{"Patient/p1"}},
 	}
+	t.Cleanup(func() { sqlbuild.PlanOverride = nil })
 	forEachBackend(t, func(t *testing.T, c *client) {
 		loadFixture(t, c)
 		for _, tc := range tests {
 			t.Run(tc.query, func(t *testing.T) {
 				c := c.with(t)
+				for _, p := range searchPlans[1:] {
+					sqlbuild.PlanOverride = p.override
+					r := c.must(http.StatusOK, "GET", "/"+tc.query, "")
+					if got := sorted(entries(r, "match")); !slices.Equal(got, sorted(tc.want)) {
+						t.Errorf("plan %s: GET %s: matches %v, want %v", p.name, tc.query, got, tc.want)
+					}
+				}
+				sqlbuild.PlanOverride = nil
 				r := c.must(http.StatusOK, "GET", "/"+tc.query, "")
 				if got := sorted(entries(r, "match")); !slices.Equal(got, sorted(tc.want)) {
 					t.Errorf("GET %s: matches %v, want %v", tc.query, got, tc.want)
@@ -219,11 +252,23 @@ func TestSearchSortAndInclude(t *testing.T) {
 		{"Encounter?_revinclude=Observation:*", []string{"Encounter/e1"}, []string{"Observation/ob1"}},
 		{"Encounter?_revinclude=Observation:encounter&_revinclude=Condition:encounter", []string{"Encounter/e1"}, []string{"Condition/c1", "Observation/ob1"}},
 	}
+	t.Cleanup(func() { sqlbuild.PlanOverride = nil })
 	forEachBackend(t, func(t *testing.T, c *client) {
 		loadFixture(t, c)
 		for _, tc := range tests {
 			t.Run(tc.query, func(t *testing.T) {
 				c := c.with(t)
+				for _, p := range searchPlans[1:] {
+					sqlbuild.PlanOverride = p.override
+					r := c.must(http.StatusOK, "GET", "/"+tc.query, "")
+					if got := entries(r, "match"); !slices.Equal(got, tc.matches) {
+						t.Errorf("plan %s: matches %v, want %v", p.name, got, tc.matches)
+					}
+					if got := sorted(entries(r, "include")); !slices.Equal(got, sorted(tc.included)) {
+						t.Errorf("plan %s: included %v, want %v", p.name, got, tc.included)
+					}
+				}
+				sqlbuild.PlanOverride = nil
 				r := c.must(http.StatusOK, "GET", "/"+tc.query, "")
 				if got := entries(r, "match"); !slices.Equal(got, tc.matches) {
 					t.Errorf("matches %v, want %v", got, tc.matches)

@@ -13,7 +13,11 @@ func (s *Store) Search(ctx context.Context, sq store.SearchQuery) ([]store.Searc
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
-	q, err := sqlbuild.Search(dialect, sq)
+	plan, err := s.plan(ctx, sq, true)
+	if err != nil {
+		return nil, err
+	}
+	q, err := sqlbuild.Search(dialect, sq, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +61,11 @@ func (s *Store) SearchCount(ctx context.Context, sq store.SearchQuery) (int64, e
 	if s.closed.Load() {
 		return 0, store.ErrClosed
 	}
-	q, err := sqlbuild.SearchCount(dialect, sq)
+	plan, err := s.plan(ctx, sq, false)
+	if err != nil {
+		return 0, err
+	}
+	q, err := sqlbuild.SearchCount(dialect, sq, plan)
 	if err != nil {
 		return 0, err
 	}
@@ -105,4 +113,11 @@ func (s *Store) resources(ctx context.Context, q *sqlbuild.Query, what string) (
 		return nil, s.wrap(err, what)
 	}
 	return out, nil
+}
+
+// plan leaves the ordering of conditions to PostgreSQL's planner, which
+// has statistics (autovacuum's ANALYZE) and turns IN and EXISTS into
+// whichever joins are cheapest.
+func (s *Store) plan(_ context.Context, sq store.SearchQuery, ordered bool) (sqlbuild.Plan, error) {
+	return sqlbuild.Choose(dialect, sq, ordered, nil)
 }

@@ -35,10 +35,10 @@ const ucum = "http://unitsofmeasure.org"
 // maxText caps the words of one _text or _content value.
 const maxWords = 16
 
-// Search selects the hits of sq: the history columns, then one column per
-// sort key.
-func Search(d Dialect, sq store.SearchQuery) (*Query, error) {
-	b := &planner{q: New(d), d: d}
+// Search selects the hits of sq, run as plan: the history columns, then
+// one column per sort key.
+func Search(d Dialect, sq store.SearchQuery, plan Plan) (*Query, error) {
+	b := &planner{q: New(d), d: d, plan: plan}
 	sorts, err := b.sortKeys(sq.Sort)
 	if err != nil {
 		return nil, err
@@ -76,9 +76,9 @@ func Search(d Dialect, sq store.SearchQuery) (*Query, error) {
 	return b.q, nil
 }
 
-// SearchCount counts the matches of sq.
-func SearchCount(d Dialect, sq store.SearchQuery) (*Query, error) {
-	b := &planner{q: New(d), d: d}
+// SearchCount counts the matches of sq, run as plan.
+func SearchCount(d Dialect, sq store.SearchQuery, plan Plan) (*Query, error) {
+	b := &planner{q: New(d), d: d, plan: plan}
 	b.q.S("SELECT COUNT(*) FROM resource r WHERE ")
 	if err := b.filter(sq); err != nil {
 		return nil, err
@@ -196,8 +196,9 @@ func params(q *Query, col string, codes []string) {
 }
 
 type planner struct {
-	q *Query
-	d Dialect
+	q    *Query
+	d    Dialect
+	plan Plan
 }
 
 // filter writes the WHERE condition on r for sq (without the cursor).
@@ -215,19 +216,26 @@ func (b *planner) filter(sq store.SearchQuery) error {
 	}
 	if sq.Compartment != "" {
 		q.S(" AND ")
-		b.member(sq.Types)
-		q.S("SELECT ")
-		b.cols("", sq.Types)
-		q.S(" FROM idx_compartment WHERE patient = ").A(sq.Compartment)
-		b.typeFilter("res_type", sq.Types)
-		q.S(")")
+		if b.plan.Driver == DriveCompartment {
+			b.member(sq.Types)
+			b.compartment(sq)
+			q.S(")")
+		} else {
+			q.S("EXISTS (SELECT 1 FROM idx_compartment x WHERE x.res_type = r.res_type AND x.res_id = r.res_id AND x.patient = ").A(sq.Compartment).S(")")
+		}
 	}
 	if cr := sq.Care; cr != nil {
 		const dated = "SELECT 1 FROM idx_date d WHERE d.res_type = r.res_type AND d.res_id = r.res_id AND d.param IN ('date', 'authoredon', 'onset-date')"
 		q.S(" AND (NOT EXISTS (" + dated + ") OR EXISTS (" + dated + " AND d.high >= ").A(cr[0]).S(" AND d.low <= ").A(cr[1]).S("))")
 	}
-	for _, c := range sq.Clauses {
+	for i, c := range sq.Clauses {
 		q.S(" AND ")
+		if i != b.plan.Driver {
+			if err := b.probe(c); err != nil {
+				return err
+			}
+			continue
+		}
 		b.member(sq.Types)
 		if err := b.ids(c, sq.Types); err != nil {
 			return err
@@ -235,6 +243,204 @@ func (b *planner) filter(sq store.SearchQuery) error {
 		q.S(")")
 	}
 	return nil
+}
+
+func (b *planner) compartment(sq store.SearchQuery) {
+	b.q.S("SELECT ")
+	b.cols("", sq.Types)
+	b.q.S(" FROM idx_compartment WHERE patient = ").A(sq.Compartment)
+	b.typeFilter("res_type", sq.Types)
+}
+
+// probe writes a condition on the row r that holds when r satisfies c,
+// looking only at r's own index rows (through each table's (res_type,
+// res_id) index), or, for _has, at the rows referring to r.
+func (b *planner) probe(c *search.Clause) error {
+	q := b.q
+	switch {
+	case c.Has != nil:
+		h := c.Has
+		q.S("EXISTS (SELECT 1 FROM idx_reference x WHERE x.res_type = ").A(h.Type).S(" AND x.param = ").A(h.Ref.Code)
+		q.S(" AND x.ref_type = r.res_type AND x.ref_id = r.res_id AND x.res_id IN (")
+		if err := b.ids(h.Clause, []string{h.Type}); err != nil {
+			return err
+		}
+		q.S("))")
+		return nil
+	case len(c.Chain) > 0:
+		q.S("EXISTS (SELECT 1 FROM idx_reference x WHERE x.res_type = r.res_type AND x.res_id = r.res_id AND x.param = ").A(c.Param.Code).S(" AND (")
+		for i, sub := range c.Chain {
+			if i > 0 {
+				q.S(" OR ")
+			}
+			q.S("(x.ref_type = ").A(sub.ResourceType).S(" AND x.ref_id IN (")
+			if err := b.ids(sub, []string{sub.ResourceType}); err != nil {
+				return err
+			}
+			q.S("))")
+		}
+		q.S("))")
+		return nil
+	}
+	switch c.Param.Code {
+	case "_id", "_list":
+		q.S("(r.res_type, r.res_id) IN (")
+		if err := b.ids(c, nil); err != nil {
+			return err
+		}
+		q.S(")")
+		return nil
+	case "_lastUpdated":
+		if c.Modifier == search.ModMissing {
+			if *c.Values[0].Missing {
+				q.S("1 = 0")
+			} else {
+				q.S("1 = 1")
+			}
+			return nil
+		}
+		q.S("(")
+		for i, v := range c.Values {
+			if i > 0 {
+				q.S(" OR ")
+			}
+			q.S("(")
+			b.dateMatch("r.last_updated", "r.last_updated", v.Prefix, v.Date, true)
+			q.S(")")
+		}
+		q.S(")")
+		return nil
+	}
+	table := tableFor(c.Param)
+	if table == "" {
+		return fhir.E(fhir.Invalid, "%s: searching on %s parameters is not supported", c.Name, c.Param.Type)
+	}
+	negate, all, err := polarity(c)
+	if err != nil {
+		return err
+	}
+	if negate {
+		q.S("NOT ")
+	}
+	code := c.Param.Code
+	if c.Modifier == search.ModOfType {
+		code += ":of-type"
+	}
+	q.S("EXISTS (SELECT 1 FROM " + table + " x WHERE x.res_type = r.res_type AND x.res_id = r.res_id AND x.param = ").A(code)
+	if !all {
+		q.S(" AND (")
+		for i, v := range c.Values {
+			if i > 0 {
+				q.S(" OR ")
+			}
+			q.S("(")
+			if err := b.value(c, table, v); err != nil {
+				return err
+			}
+			q.S(")")
+		}
+		q.S(")")
+	}
+	q.S(")")
+	return nil
+}
+
+// Plan is how a search runs: which set of matches drives it (is computed
+// whole, the other conditions then checked per resource through the
+// resource's own index rows), or a walk of the resource table in result
+// order checking every condition per resource, which stops as soon as a
+// page is full and suits conditions that most resources meet.
+type Plan struct {
+	// Driver is the index of the driving clause, or DriveScan or
+	// DriveCompartment.
+	Driver int
+}
+
+const (
+	DriveScan        = -1
+	DriveCompartment = -2
+)
+
+// EstimateCap bounds the index entries an estimate reads.
+const EstimateCap = 2000
+
+// drivable says whether c's matches can be listed from an index: not for
+// negations, nor _lastUpdated (which only the resource table holds).
+func drivable(c *search.Clause) bool {
+	if c.Has != nil || len(c.Chain) > 0 {
+		return true
+	}
+	switch c.Param.Code {
+	case "_lastUpdated":
+		return false
+	case "_id", "_list":
+		return c.Modifier == search.ModNone
+	}
+	if tableFor(c.Param) == "" {
+		return false
+	}
+	neg, _, err := polarity(c)
+	return err == nil && !neg
+}
+
+// Choose plans sq. With estimate (which runs a count query), the driver is
+// the condition with the fewest matches, counted up to EstimateCap; when
+// every condition has more than that and only the first page in result
+// order is wanted (ordered), the resource table is walked instead. Without
+// estimate (a database that plans by its own statistics, PostgreSQL), the
+// driver is the compartment or the first indexable clause, and the
+// database reorders as it sees fit.
+func Choose(d Dialect, sq store.SearchQuery, ordered bool, estimate func(*Query) (int64, error)) (Plan, error) {
+	p, cands, err := choose(d, sq, ordered, estimate)
+	if err == nil && PlanOverride != nil {
+		p = PlanOverride(cands, p)
+	}
+	return p, err
+}
+
+// PlanOverride, when set (by tests, which run every search under every
+// plan to check they agree), replaces the plan Choose picked; cands are
+// the drivers it could have picked.
+var PlanOverride func(cands []int, chosen Plan) Plan
+
+func choose(d Dialect, sq store.SearchQuery, ordered bool, estimate func(*Query) (int64, error)) (Plan, []int, error) {
+	cands := []int{}
+	if sq.Compartment != "" {
+		cands = append(cands, DriveCompartment)
+	}
+	for i, c := range sq.Clauses {
+		if drivable(c) {
+			cands = append(cands, i)
+		}
+	}
+	if len(cands) == 0 {
+		return Plan{Driver: DriveScan}, cands, nil
+	}
+	if estimate == nil || len(cands) == 1 && !ordered {
+		return Plan{Driver: cands[0]}, cands, nil
+	}
+	best, bestN := DriveScan, int64(math.MaxInt64)
+	for _, cand := range cands {
+		b := &planner{q: New(d), d: d}
+		b.q.S("SELECT COUNT(*) FROM (")
+		if cand == DriveCompartment {
+			b.compartment(sq)
+		} else if err := b.ids(sq.Clauses[cand], sq.Types); err != nil {
+			return Plan{}, nil, err
+		}
+		b.q.S(" LIMIT ").A(EstimateCap).S(") e")
+		n, err := estimate(b.q)
+		if err != nil {
+			return Plan{}, nil, err
+		}
+		if n < bestN {
+			best, bestN = cand, n
+		}
+	}
+	if bestN >= EstimateCap && ordered && len(sq.Sort) == 0 {
+		return Plan{Driver: DriveScan}, cands, nil
+	}
+	return Plan{Driver: best}, cands, nil
 }
 
 // member writes the start of "r is in the set that follows": by id for

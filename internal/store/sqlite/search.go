@@ -37,7 +37,11 @@ func init() {
 
 // Search implements store.Searcher.
 func (s *Store) Search(ctx context.Context, sq store.SearchQuery) ([]store.SearchHit, error) {
-	q, err := sqlbuild.Search(dialect, sq)
+	plan, err := s.plan(ctx, sq, true)
+	if err != nil {
+		return nil, err
+	}
+	q, err := sqlbuild.Search(dialect, sq, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +82,11 @@ func (s *Store) Search(ctx context.Context, sq store.SearchQuery) ([]store.Searc
 
 // SearchCount implements store.Searcher.
 func (s *Store) SearchCount(ctx context.Context, sq store.SearchQuery) (int64, error) {
-	q, err := sqlbuild.SearchCount(dialect, sq)
+	plan, err := s.plan(ctx, sq, false)
+	if err != nil {
+		return 0, err
+	}
+	q, err := sqlbuild.SearchCount(dialect, sq, plan)
 	if err != nil {
 		return 0, err
 	}
@@ -123,4 +131,17 @@ func (s *Store) resources(ctx context.Context, q *sqlbuild.Query, what string) (
 		return nil, fhir.Wrap(fhir.Internal, err, "%s", what)
 	}
 	return out, nil
+}
+
+// plan chooses how to run sq from capped counts of each condition's
+// matches: SQLite's own planner has no statistics to tell a rare code from
+// a common one, and would materialise every IN subquery.
+func (s *Store) plan(ctx context.Context, sq store.SearchQuery, ordered bool) (sqlbuild.Plan, error) {
+	return sqlbuild.Choose(dialect, sq, ordered, func(q *sqlbuild.Query) (int64, error) {
+		var n int64
+		if err := s.read.QueryRowContext(ctx, q.String(), q.Args...).Scan(&n); err != nil {
+			return 0, fhir.Wrap(fhir.Internal, err, "estimate")
+		}
+		return n, nil
+	})
 }
