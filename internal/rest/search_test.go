@@ -142,6 +142,10 @@ func TestSearchParameters(t *testing.T) {
 		{"RiskAssessment?probability=lt0.3", []string{"RiskAssessment/ra1"}},
 		{"RiskAssessment?probability=ap0.24", []string{"RiskAssessment/ra1"}},
 		{"RiskAssessment?probability=ne0.25", nil},
+		{"RiskAssessment?probability=ge0.25", []string{"RiskAssessment/ra1"}},
+		{"RiskAssessment?probability=le0.24", nil},
+		{"RiskAssessment?probability=sa0.2", []string{"RiskAssessment/ra1"}},
+		{"RiskAssessment?probability=eb0.2", nil},
 		// quantity, with UCUM conversion between g and kg
 		{"Observation?value-quantity=120", []string{"Observation/ob1"}},
 		{"Observation?value-quantity=gt130", []string{"Observation/ob2", "Observation/ob4"}},
@@ -150,6 +154,11 @@ func TestSearchParameters(t *testing.T) {
 		{"Observation?value-quantity=70.5|http://unitsofmeasure.org|kg", []string{"Observation/ob4"}},
 		{"Observation?value-quantity=70500||g", []string{"Observation/ob4"}},
 		{"Observation?value-quantity=le120||mm[Hg]", []string{"Observation/ob1"}},
+		{"Observation?value-quantity=ne120||mm[Hg]", []string{"Observation/ob2"}},
+		{"Observation?value-quantity=ap140||mm[Hg]", []string{"Observation/ob2"}},
+		{"Observation?value-quantity=ge70||kg", []string{"Observation/ob3", "Observation/ob4"}},
+		{"Observation?value-quantity=lt71000||g", []string{"Observation/ob3", "Observation/ob4"}},
+		{"Observation?value-quantity=eb100,sa149", []string{"Observation/ob2", "Observation/ob3", "Observation/ob4"}},
 		// reference: Type/id, id, :Type, :identifier, :missing
 		{"Observation?subject=Patient/p1", []string{"Observation/ob1", "Observation/ob2"}},
 		{"Observation?subject=p2", []string{"Observation/ob3", "Observation/ob4"}},
