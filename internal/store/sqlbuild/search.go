@@ -38,12 +38,15 @@ const maxWords = 16
 // Search selects the hits of sq, run as plan: the history columns, then
 // one column per sort key.
 func Search(d Dialect, sq store.SearchQuery, plan Plan) (*Query, error) {
-	b := &planner{q: New(d), d: d, plan: plan}
+	if plan.Materialize {
+		return searchMaterialized(d, sq, plan)
+	}
+	b := &planner{q: New(d), d: d, plan: plan, t: "r"}
 	sorts, err := b.sortKeys(sq.Sort)
 	if err != nil {
 		return nil, err
 	}
-	b.q.S("SELECT r.res_type, r.res_id, r.version, r.patient_key, r.last_updated, v.method, r.deleted, v.body")
+	b.q.S("SELECT " + hitColumns)
 	for _, k := range sorts {
 		b.q.S(", ")
 		k.write(b.q)
@@ -52,14 +55,28 @@ func Search(d Dialect, sq store.SearchQuery, plan Plan) (*Query, error) {
 	if err := b.filter(sq); err != nil {
 		return nil, err
 	}
+	if err := b.page(sq, sorts); err != nil {
+		return nil, err
+	}
+	return b.q, nil
+}
+
+const hitColumns = "r.res_type, r.res_id, r.version, r.patient_key, r.last_updated, v.method, r.deleted, v.body"
+
+// page writes the cursor condition, the order and the limit.
+func (b *planner) page(sq store.SearchQuery, sorts []sortKey) error {
 	if c := sq.Cursor; c != nil {
 		if len(c.Keys) != len(sorts) {
-			return nil, fhir.E(fhir.Invalid, "the page cursor does not belong to this search")
+			return fhir.E(fhir.Invalid, "the page cursor does not belong to this search")
 		}
 		b.q.S(" AND ")
 		b.keyset(sorts, c, 0, sq.Backward)
 	}
 	b.q.S(" ORDER BY ")
+	dir := ""
+	if sq.Backward {
+		dir = " DESC"
+	}
 	for _, k := range sorts {
 		k.write(b.q)
 		if k.desc != sq.Backward {
@@ -67,19 +84,108 @@ func Search(d Dialect, sq store.SearchQuery, plan Plan) (*Query, error) {
 		}
 		b.q.S(", ")
 	}
-	if sq.Backward {
-		b.q.S("r.res_type DESC, r.res_id DESC")
-	} else {
-		b.q.S("r.res_type, r.res_id")
-	}
+	b.q.S(b.t + ".res_type" + dir + ", " + b.t + ".res_id" + dir)
 	b.q.S(" LIMIT ").A(clamp(sq.Limit))
-	return b.q, nil
+	return nil
+}
+
+// searchMaterialized runs a search in two levels: the page's ids are found
+// from the driver's ids m alone (index entries only: conditions are id
+// sets and probes of the resource's own index rows, sort keys come from
+// the index), and only the page's resources are then read.
+func searchMaterialized(d Dialect, sq store.SearchQuery, plan Plan) (*Query, error) {
+	b := &planner{q: New(d), d: d, plan: plan, t: "m"}
+	sorts, err := b.sortKeys(sq.Sort)
+	if err != nil {
+		return nil, err
+	}
+	q := b.q
+	q.S("SELECT " + hitColumns)
+	for i := range sorts {
+		q.S(", p.k" + strconv.Itoa(i))
+	}
+	q.S(" FROM (SELECT m.res_type, m.res_id")
+	for i, k := range sorts {
+		q.S(", ")
+		k.write(q)
+		q.S(" AS k" + strconv.Itoa(i))
+	}
+	q.S(" FROM ")
+	if err := b.driver(sq, len(sorts) == 0); err != nil {
+		return nil, err
+	}
+	q.S(" WHERE 1 = 1")
+	if err := b.filter(sq); err != nil {
+		return nil, err
+	}
+	if err := b.page(sq, sorts); err != nil {
+		return nil, err
+	}
+	q.S(") p JOIN resource r ON r.res_type = p.res_type AND r.res_id = p.res_id")
+	q.S(" JOIN resource_version v ON v.res_type = r.res_type AND v.res_id = r.res_id AND v.version = r.version ORDER BY ")
+	dir := ""
+	if sq.Backward {
+		dir = " DESC"
+	}
+	for i, k := range sorts {
+		q.S("p.k" + strconv.Itoa(i))
+		if k.desc != sq.Backward {
+			q.S(" DESC")
+		}
+		q.S(", ")
+	}
+	q.S("p.res_type" + dir + ", p.res_id" + dir)
+	return q, nil
+}
+
+// driver writes the materialised driver: the distinct (res_type, res_id)
+// of its matches as m. Index rows exist only for current resources, so
+// nothing here needs the resource table. In id order (byID), a cursor
+// starts m past it.
+func (b *planner) driver(sq store.SearchQuery, byID bool) error {
+	q := b.q
+	one := len(sq.Types) == 1
+	q.S("(SELECT DISTINCT ")
+	if one {
+		q.S("d.res_id, ").A(sq.Types[0]).S(" AS res_type")
+	} else {
+		q.S("d.res_type, d.res_id")
+	}
+	q.S(" FROM (")
+	if b.plan.Driver == DriveCompartment {
+		b.compartment(sq)
+	} else if err := b.ids(sq.Clauses[b.plan.Driver], sq.Types); err != nil {
+		return err
+	}
+	q.S(") d")
+	if c := sq.Cursor; c != nil && byID {
+		op := " > "
+		if sq.Backward {
+			op = " < "
+		}
+		if one {
+			q.S(" WHERE d.res_id" + op).A(c.ID)
+		} else {
+			q.S(" WHERE (d.res_type" + op).A(c.Type).S(" OR (d.res_type = ").A(c.Type).S(" AND d.res_id" + op).A(c.ID).S("))")
+		}
+	}
+	q.S(") m")
+	return nil
 }
 
 // SearchCount counts the matches of sq, run as plan.
 func SearchCount(d Dialect, sq store.SearchQuery, plan Plan) (*Query, error) {
-	b := &planner{q: New(d), d: d, plan: plan}
-	b.q.S("SELECT COUNT(*) FROM resource r WHERE ")
+	b := &planner{q: New(d), d: d, plan: plan, t: "r"}
+	b.q.S("SELECT COUNT(*) FROM ")
+	if plan.Materialize {
+		b.t = "m"
+		if err := b.driver(sq, false); err != nil {
+			return nil, err
+		}
+		b.q.S(" WHERE 1 = 1")
+	} else {
+		b.q.S("resource r WHERE ")
+	}
 	if err := b.filter(sq); err != nil {
 		return nil, err
 	}
@@ -199,38 +305,47 @@ type planner struct {
 	q    *Query
 	d    Dialect
 	plan Plan
+	// t is the alias conditions are written against: r, the resource
+	// table, or m, the materialised ids.
+	t string
 }
 
-// filter writes the WHERE condition on r for sq (without the cursor).
+// filter writes the WHERE condition for sq (without the cursor): on r, or,
+// materialised, the conditions the driver m does not already imply.
 func (b *planner) filter(sq store.SearchQuery) error {
 	q := b.q
-	q.S("r.deleted = ").A(false)
-	switch len(sq.Types) {
-	case 0:
-	case 1:
-		q.S(" AND r.res_type = ").A(sq.Types[0])
-	default:
-		q.S(" AND r.res_type IN (")
-		list(q, sq.Types)
-		q.S(")")
+	if b.t == "r" {
+		q.S("r.deleted = ").A(false)
+		switch len(sq.Types) {
+		case 0:
+		case 1:
+			q.S(" AND r.res_type = ").A(sq.Types[0])
+		default:
+			q.S(" AND r.res_type IN (")
+			list(q, sq.Types)
+			q.S(")")
+		}
 	}
-	if sq.Compartment != "" {
+	if sq.Compartment != "" && !(b.plan.Materialize && b.plan.Driver == DriveCompartment) {
 		q.S(" AND ")
-		if b.plan.Driver == DriveCompartment {
+		if b.plan.Driver == DriveCompartment || b.plan.set(DriveCompartment) {
 			b.member(sq.Types)
 			b.compartment(sq)
 			q.S(")")
 		} else {
-			q.S("EXISTS (SELECT 1 FROM idx_compartment x WHERE x.res_type = r.res_type AND x.res_id = r.res_id AND x.patient = ").A(sq.Compartment).S(")")
+			q.S("EXISTS (SELECT 1 FROM idx_compartment x WHERE x.res_type = " + b.t + ".res_type AND x.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "x.patient = ").A(sq.Compartment).S(")")
 		}
 	}
 	if cr := sq.Care; cr != nil {
-		const dated = "SELECT 1 FROM idx_date d WHERE d.res_type = r.res_type AND d.res_id = r.res_id AND d.param IN ('date', 'authoredon', 'onset-date')"
+		dated := "SELECT 1 FROM idx_date d WHERE d.res_type = " + b.t + ".res_type AND d.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "d.param IN ('date', 'authoredon', 'onset-date')"
 		q.S(" AND (NOT EXISTS (" + dated + ") OR EXISTS (" + dated + " AND d.high >= ").A(cr[0]).S(" AND d.low <= ").A(cr[1]).S("))")
 	}
 	for i, c := range sq.Clauses {
+		if b.plan.Materialize && i == b.plan.Driver {
+			continue
+		}
 		q.S(" AND ")
-		if i != b.plan.Driver {
+		if i != b.plan.Driver && !b.plan.set(i) {
 			if err := b.probe(c); err != nil {
 				return err
 			}
@@ -261,14 +376,14 @@ func (b *planner) probe(c *search.Clause) error {
 	case c.Has != nil:
 		h := c.Has
 		q.S("EXISTS (SELECT 1 FROM idx_reference x WHERE x.res_type = ").A(h.Type).S(" AND x.param = ").A(h.Ref.Code)
-		q.S(" AND x.ref_type = r.res_type AND x.ref_id = r.res_id AND x.res_id IN (")
+		q.S(" AND x.ref_type = " + b.t + ".res_type AND x.ref_id = " + b.t + ".res_id AND x.res_id IN (")
 		if err := b.ids(h.Clause, []string{h.Type}); err != nil {
 			return err
 		}
 		q.S("))")
 		return nil
 	case len(c.Chain) > 0:
-		q.S("EXISTS (SELECT 1 FROM idx_reference x WHERE x.res_type = r.res_type AND x.res_id = r.res_id AND x.param = ").A(c.Param.Code).S(" AND (")
+		q.S("EXISTS (SELECT 1 FROM idx_reference x WHERE x.res_type = " + b.t + ".res_type AND x.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "x.param = ").A(c.Param.Code).S(" AND (")
 		for i, sub := range c.Chain {
 			if i > 0 {
 				q.S(" OR ")
@@ -284,7 +399,7 @@ func (b *planner) probe(c *search.Clause) error {
 	}
 	switch c.Param.Code {
 	case "_id", "_list":
-		q.S("(r.res_type, r.res_id) IN (")
+		q.S("(" + b.t + ".res_type, " + b.t + ".res_id) IN (")
 		if err := b.ids(c, nil); err != nil {
 			return err
 		}
@@ -299,16 +414,25 @@ func (b *planner) probe(c *search.Clause) error {
 			}
 			return nil
 		}
+		// The materialised ids m have no time: look the resource up.
+		col := "r.last_updated"
+		if b.t != "r" {
+			q.S("EXISTS (SELECT 1 FROM resource z WHERE z.res_type = " + b.t + ".res_type AND z.res_id = " + b.t + ".res_id AND ")
+			col = "z.last_updated"
+		}
 		q.S("(")
 		for i, v := range c.Values {
 			if i > 0 {
 				q.S(" OR ")
 			}
 			q.S("(")
-			b.dateMatch("r.last_updated", "r.last_updated", v.Prefix, v.Date, true)
+			b.dateMatch(col, col, v.Prefix, v.Date, true)
 			q.S(")")
 		}
 		q.S(")")
+		if b.t != "r" {
+			q.S(")")
+		}
 		return nil
 	}
 	table := tableFor(c.Param)
@@ -326,7 +450,7 @@ func (b *planner) probe(c *search.Clause) error {
 	if c.Modifier == search.ModOfType {
 		code += ":of-type"
 	}
-	q.S("EXISTS (SELECT 1 FROM " + table + " x WHERE x.res_type = r.res_type AND x.res_id = r.res_id AND x.param = ").A(code)
+	q.S("EXISTS (SELECT 1 FROM " + table + " x WHERE x.res_type = " + b.t + ".res_type AND x.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "x.param = ").A(code)
 	if !all {
 		q.S(" AND (")
 		for i, v := range c.Values {
@@ -354,6 +478,25 @@ type Plan struct {
 	// Driver is the index of the driving clause, or DriveScan or
 	// DriveCompartment.
 	Driver int
+	// Materialize computes the driver's ids first, from its index alone,
+	// and joins the resource table to them in id order (SQLite, where a
+	// b-tree seek costs a hundred index entries read in order); otherwise
+	// the driver is an IN condition on the resource table, for the
+	// database to order as it likes (PostgreSQL).
+	Materialize bool
+	// Sets are the other conditions (clause indexes, DriveCompartment)
+	// tested by membership in their id set, computed once from the index;
+	// the rest are probed per resource.
+	Sets []int
+}
+
+func (p Plan) set(i int) bool {
+	for _, s := range p.Sets {
+		if s == i {
+			return true
+		}
+	}
+	return false
 }
 
 const (
@@ -361,8 +504,11 @@ const (
 	DriveCompartment = -2
 )
 
-// EstimateCap bounds the index entries an estimate reads.
-const EstimateCap = 2000
+// EstimateCap bounds the index entries an estimate reads. Below it a
+// condition's id set is cheap to compute whole (reading index entries in
+// order costs well under a microsecond each); above it, when all are, the
+// first page is found faster by walking the resource table.
+const EstimateCap = 10000
 
 // drivable says whether c's matches can be listed from an index: not for
 // negations, nor _lastUpdated (which only the resource table holds).
@@ -416,12 +562,13 @@ func choose(d Dialect, sq store.SearchQuery, ordered bool, estimate func(*Query)
 	if len(cands) == 0 {
 		return Plan{Driver: DriveScan}, cands, nil
 	}
-	if estimate == nil || len(cands) == 1 && !ordered {
-		return Plan{Driver: cands[0]}, cands, nil
+	if estimate == nil {
+		return Plan{Driver: cands[0], Sets: cands[1:]}, cands, nil
 	}
 	best, bestN := DriveScan, int64(math.MaxInt64)
-	for _, cand := range cands {
-		b := &planner{q: New(d), d: d}
+	counts := make([]int64, len(cands))
+	for ci, cand := range cands {
+		b := &planner{q: New(d), d: d, t: "r"}
 		b.q.S("SELECT COUNT(*) FROM (")
 		if cand == DriveCompartment {
 			b.compartment(sq)
@@ -433,6 +580,7 @@ func choose(d Dialect, sq store.SearchQuery, ordered bool, estimate func(*Query)
 		if err != nil {
 			return Plan{}, nil, err
 		}
+		counts[ci] = n
 		if n < bestN {
 			best, bestN = cand, n
 		}
@@ -440,16 +588,22 @@ func choose(d Dialect, sq store.SearchQuery, ordered bool, estimate func(*Query)
 	if bestN >= EstimateCap && ordered && len(sq.Sort) == 0 {
 		return Plan{Driver: DriveScan}, cands, nil
 	}
-	return Plan{Driver: best}, cands, nil
+	p := Plan{Driver: best, Materialize: true}
+	for ci, cand := range cands {
+		if cand != best && counts[ci] < EstimateCap {
+			p.Sets = append(p.Sets, cand)
+		}
+	}
+	return p, cands, nil
 }
 
 // member writes the start of "r is in the set that follows": by id for
 // one type, by (type, id) otherwise.
 func (b *planner) member(types []string) {
 	if len(types) == 1 {
-		b.q.S("r.res_id IN (")
+		b.q.S(b.t + ".res_id IN (")
 	} else {
-		b.q.S("(r.res_type, r.res_id) IN (")
+		b.q.S("(" + b.t + ".res_type, " + b.t + ".res_id) IN (")
 	}
 }
 
@@ -484,9 +638,9 @@ func (b *planner) ids(c *search.Clause, types []string) error {
 	case c.Has != nil:
 		h := c.Has
 		if len(types) == 1 {
-			q.S("SELECT ref_id")
+			q.S("SELECT ref_id AS res_id")
 		} else {
-			q.S("SELECT ref_type, ref_id")
+			q.S("SELECT ref_type AS res_type, ref_id AS res_id")
 		}
 		q.S(" FROM idx_reference WHERE res_type = ").A(h.Type).S(" AND param = ").A(h.Ref.Code)
 		if len(types) == 0 {
@@ -526,9 +680,9 @@ func (b *planner) ids(c *search.Clause, types []string) error {
 	case "_list":
 		q.S("SELECT ")
 		if len(types) == 1 {
-			q.S("ref_id")
+			q.S("ref_id AS res_id")
 		} else {
-			q.S("ref_type, ref_id")
+			q.S("ref_type AS res_type, ref_id AS res_id")
 		}
 		q.S(" FROM idx_reference WHERE res_type = ").A("List").S(" AND param = ").A("item")
 		b.typeFilter("ref_type", types)
@@ -1045,14 +1199,21 @@ type sortKey struct {
 // either way.
 func (b *planner) sortKeys(keys []search.SortKey) ([]sortKey, error) {
 	var out []sortKey
+	t := b.t
 	for _, k := range keys {
 		k := k
 		switch k.Code {
 		case "_id":
-			out = append(out, sortKey{write: func(q *Query) { q.S("r.res_id") }, desc: k.Desc})
+			out = append(out, sortKey{write: func(q *Query) { q.S(t + ".res_id") }, desc: k.Desc})
 			continue
 		case "_lastUpdated":
-			out = append(out, sortKey{write: func(q *Query) { q.S("r.last_updated") }, desc: k.Desc, time: true})
+			out = append(out, sortKey{write: func(q *Query) {
+				if t == "r" {
+					q.S("r.last_updated")
+				} else {
+					q.S("(SELECT z.last_updated FROM resource z WHERE z.res_type = " + t + ".res_type AND z.res_id = " + t + ".res_id)")
+				}
+			}, desc: k.Desc, time: true})
 			continue
 		}
 		table := tableFor(k.Param)
@@ -1079,7 +1240,7 @@ func (b *planner) sortKeys(keys []search.SortKey) ([]sortKey, error) {
 			}
 		}
 		out = append(out, sortKey{desc: k.Desc, write: func(q *Query) {
-			q.S("COALESCE((SELECT " + agg + "(s." + col + ") FROM " + table + " s WHERE s.res_type = r.res_type AND s.res_id = r.res_id AND s.param = ").A(k.Code).S("), ").A(missing).S(")")
+			q.S("COALESCE((SELECT " + agg + "(s." + col + ") FROM " + table + " s WHERE s.res_type = " + t + ".res_type AND s.res_id = " + t + ".res_id AND " + b.d.NoIndex + "s.param = ").A(k.Code).S("), ").A(missing).S(")")
 		}})
 	}
 	return out, nil
@@ -1128,7 +1289,7 @@ func (b *planner) keyset(keys []sortKey, c *store.SearchCursor, i int, back bool
 		if back {
 			op = " < "
 		}
-		q.S("(r.res_type" + op).A(c.Type).S(" OR (r.res_type = ").A(c.Type).S(" AND r.res_id" + op).A(c.ID).S("))")
+		q.S("(" + b.t + ".res_type" + op).A(c.Type).S(" OR (" + b.t + ".res_type = ").A(c.Type).S(" AND " + b.t + ".res_id" + op).A(c.ID).S("))")
 		return
 	}
 	k := keys[i]

@@ -17,6 +17,13 @@ type Dialect struct {
 	Numbered bool
 	// Time converts a time to the value stored in last_updated.
 	Time func(time.Time) any
+	// NoIndex is put before a column to keep the database from reading an
+	// index by it: "+" for SQLite, whose planner, without statistics,
+	// would otherwise check a resource's own index rows through the
+	// (param, value) index, walking every row of the value for each
+	// resource, instead of through the (res_type, res_id) one. PostgreSQL
+	// chooses by statistics and needs nothing ("").
+	NoIndex string
 }
 
 // Query accumulates SQL text and its arguments.
@@ -83,7 +90,7 @@ func Find(d Dialect, c store.Criteria, limit int) (*Query, error) {
 		}
 		q.S("))")
 	}
-	b := &planner{q: q, d: d}
+	b := &planner{q: q, d: d, t: "r"}
 	for _, cl := range c.Clauses {
 		q.S(" AND r.res_id IN (")
 		if err := b.ids(cl, []string{c.Type}); err != nil {

@@ -39,7 +39,7 @@ const FileName = "sharedcare.db"
 // commit's latency stays bounded.
 const maxBatch = 512
 
-var dialect = sqlbuild.Dialect{Time: func(t time.Time) any { return t.UnixMicro() }}
+var dialect = sqlbuild.Dialect{Time: func(t time.Time) any { return t.UnixMicro() }, NoIndex: "+"}
 
 // Store is the SQLite store.
 type Store struct {
@@ -107,6 +107,10 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	if err := pinStats(ctx, write); err != nil {
 		write.Close()
 		return nil, err
 	}
