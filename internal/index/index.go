@@ -84,7 +84,9 @@
 // gives "false" for a Patient without deceased[x].
 //
 // Work is bounded: token and string values longer than MaxTokenLen are
-// skipped, a resource gives at most MaxRows rows (the rest are dropped and counted
+// skipped, one parameter gives a resource at most MaxParamRows rows of a
+// kind (1000: a Provenance with more targets is found by its first 1000),
+// a resource gives at most MaxRows rows (the rest are dropped and counted
 // by Dropped), and FHIRPath evaluation is itself bounded. Parameters are
 // not evaluated for a resource that lacks the members their expression
 // starts from (see plan.go).
@@ -113,6 +115,10 @@ const MaxTokenLen = 1024
 // MaxRows bounds the index rows of one resource.
 const MaxRows = 2000
 
+// MaxParamRows bounds the rows of one kind one parameter gives a resource,
+// so that one long list (a Provenance's targets, a List's entries) cannot
+// crowd the others out of MaxRows.
+const MaxParamRows = 1000
 
 // maxTuples bounds the composite tuples of one element.
 const maxTuples = 64
@@ -260,7 +266,8 @@ func (x *extractor) lens() [nKinds]int {
 }
 
 // tidy removes the duplicates among the rows one parameter added since
-// start (two parts of a union, or two values, giving the same row).
+// start (two parts of a union, or two values, giving the same row), and
+// keeps at most MaxParamRows of each kind.
 func (x *extractor) tidy(start [nKinds]int) {
 	ix := &x.ix
 	ix.Tokens = tidy(ix.Tokens, start[kindToken])
@@ -298,6 +305,10 @@ func tidy[T comparable](rows []T, start int) []T {
 				out = append(out, r)
 			}
 		}
+	}
+	if len(out)-start > MaxParamRows {
+		dropped.Add(int64(len(out) - start - MaxParamRows))
+		out = out[:start+MaxParamRows]
 	}
 	clear(rows[len(out):])
 	return out

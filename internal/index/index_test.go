@@ -250,6 +250,11 @@ func TestBounded(t *testing.T) {
 			identifiers: 26, rows: 26 + 3,
 		},
 		{
+			name:        "one parameter's rows are capped",
+			res:         `{"resourceType":"Patient","identifier":[` + identifiers(3000) + `]}`,
+			identifiers: MaxParamRows, rows: MaxParamRows + 3, dropped: true,
+		},
+		{
 			name: "a resource's rows are capped",
 			res: `{"resourceType":"Patient","identifier":[` + identifiers(900) + `],"name":[` +
 				list(900, func(i int) string { return `{"family":"f` + strconv.Itoa(i) + `"}` }) + `]}`,
