@@ -179,7 +179,9 @@ func compute(m fhir.Object, id string, scope Scope, useKeys bool) (store.Index, 
 	// Patients by compartment parameter, in the CompartmentDefinition's
 	// order, so the first (the patient key) is the subject or patient.
 	var byParam [][]store.Compartment
-	root := fhirpath.FromResource(map[string]any(m))
+	// Boxed once: as an interface argument it would be allocated anew for
+	// every expression.
+	var root any = fhirpath.FromResource(map[string]any(m))
 	var vals []fhirpath.Value
 	for _, p := range getPlans()[rt] {
 		if scope == Conditional && p.compart == 0 && p.code != "identifier" {
@@ -663,13 +665,24 @@ func ParseReference(s string) (typ, id, version, url string) {
 	if abs {
 		path = url
 	}
-	parts := strings.Split(path, "/")
-	n := len(parts)
-	if n >= 4 && parts[n-2] == "_history" && fhirdef.IsResourceType(parts[n-4]) {
-		return parts[n-4], parts[n-3], parts[n-1], url
+	// The last four segments, last first (a Split would allocate for every
+	// reference indexed).
+	var seg [4]string
+	n := 0
+	for rest := path; n < len(seg); {
+		i := strings.LastIndexByte(rest, '/')
+		seg[n] = rest[i+1:]
+		n++
+		if i < 0 {
+			break
+		}
+		rest = rest[:i]
 	}
-	if n >= 2 && fhirdef.IsResourceType(parts[n-2]) && parts[n-1] != "" {
-		return parts[n-2], parts[n-1], version, url
+	if n == 4 && seg[1] == "_history" && fhirdef.IsResourceType(seg[3]) {
+		return seg[3], seg[2], seg[0], url
+	}
+	if n >= 2 && fhirdef.IsResourceType(seg[1]) && seg[0] != "" {
+		return seg[1], seg[0], version, url
 	}
 	return "", "", version, url
 }
@@ -869,7 +882,8 @@ func quantityRow(param string, v fhirpath.Value) (store.Quantity, bool) {
 // Composites.
 
 func (x *extractor) composite(p *param, elems []fhirpath.Value) {
-	for _, el := range elems {
+	for _, v := range elems {
+		var el any = v
 		var cols [][]string
 		for _, c := range p.components {
 			vals, err := c.expr.EvaluateOptions(el, nil, fhirpath.Options{})

@@ -374,3 +374,31 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+func TestParseReference(t *testing.T) {
+	tests := []struct {
+		in                    string
+		typ, id, version, url string
+	}{
+		{"Patient/p1", "Patient", "p1", "", ""},
+		{"Patient/p1/_history/3", "Patient", "p1", "3", ""},
+		{"http://other.example/fhir/Encounter/e9/_history/3", "Encounter", "e9", "3", "http://other.example/fhir/Encounter/e9/_history/3"},
+		{"http://other.example/fhir/Encounter/e9", "Encounter", "e9", "", "http://other.example/fhir/Encounter/e9"},
+		{"http://example.org/StructureDefinition/p|1.0", "StructureDefinition", "p", "1.0", "http://example.org/StructureDefinition/p"},
+		{"urn:uuid:53fefa32-fcbb-4ff8-8a92-55ee120877b7", "", "", "", "urn:uuid:53fefa32-fcbb-4ff8-8a92-55ee120877b7"},
+		{"#contained", "", "", "", ""},
+		{"", "", "", "", ""},
+		{"Patient/", "", "", "", ""},
+		{"p1", "", "", "", ""},
+		{"Nope/p1", "", "", "", ""},
+		{"_history/3", "", "", "", ""},
+		{"a/Patient/p1", "Patient", "p1", "", ""},
+		{"Patient/p1/_history/", "Patient", "p1", "", ""},
+	}
+	for _, tc := range tests {
+		typ, id, version, url := ParseReference(tc.in)
+		if typ != tc.typ || id != tc.id || version != tc.version || url != tc.url {
+			t.Errorf("ParseReference(%q) = %q %q %q %q, want %q %q %q %q", tc.in, typ, id, version, url, tc.typ, tc.id, tc.version, tc.url)
+		}
+	}
+}
