@@ -73,7 +73,7 @@ func (c *content) object(m map[string]any, def *fhirdef.ElementDef, typ string) 
 			continue
 		case k == "reference" && typ == "Reference", k == "url" && typ == "Extension":
 			continue
-		case k[0] == '_':
+		case strings.HasPrefix(k, "_"):
 			c.primitiveElement(m[k])
 			continue
 		}
@@ -148,8 +148,9 @@ type words struct {
 	b      []byte
 	dedupe bool
 	// slots is a set of the words so far (open addressing, by FNV-1a):
-	// each is 1 + its offset in b << 9 | its length, 0 when free. It
-	// fills up only for long texts, which then go on with seen.
+	// each is its offset in b << 9 | its length, 0 when free (no word
+	// starts at 0: b starts with a space). It fills up only for long
+	// texts, which then go on with seen.
 	slots [nSlots]uint32
 	n     int
 	seen  map[string]struct{}

@@ -113,6 +113,11 @@ func TestContent(t *testing.T) {
 			want: " elodie muller ",
 		},
 		{
+			name: "odd members are skipped, not trusted",
+			res:  `{"resourceType":"Patient","":"x","nosuch":"y","gender":"male"}`,
+			want: " male ",
+		},
+		{
 			name: "nothing textual",
 			res:  `{"resourceType":"Patient","birthDate":"1970","active":true}`,
 			want: "",
