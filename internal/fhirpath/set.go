@@ -13,8 +13,10 @@ type valueSet struct {
 	others   []Value
 }
 
+// newValueSet returns an empty set; its maps are made on first use, as
+// most unions of search expressions join an empty side.
 func newValueSet(e *evaluator, identity bool) *valueSet {
-	return &valueSet{e: e, identity: identity, keys: map[string]struct{}{}, ids: map[uintptr]struct{}{}}
+	return &valueSet{e: e, identity: identity}
 }
 
 func valueKey(v Value) (string, bool) {
@@ -61,10 +63,16 @@ func (s *valueSet) has(v Value) bool {
 
 func (s *valueSet) add(v Value) {
 	if k, ok := valueKey(v); ok {
+		if s.keys == nil {
+			s.keys = map[string]struct{}{}
+		}
 		s.keys[k] = struct{}{}
 		return
 	}
 	if m, ok := v.raw.(map[string]any); ok && !v.sys && s.identity {
+		if s.ids == nil {
+			s.ids = map[uintptr]struct{}{}
+		}
 		s.ids[mapID(m)] = struct{}{}
 		return
 	}

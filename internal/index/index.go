@@ -77,9 +77,19 @@
 //     are dropped, and a text is cut at a word boundary so that it is at
 //     most MaxTextLen (16 KiB). No row when there are no words.
 //
+// A parameter's rows for one resource are distinct: values that give the
+// same row (the two sides of a union, two codings alike) give it once.
+// Expressions are evaluated as written, including their values for absent
+// elements: Patient.deceased ("deceased.exists() and deceased != false")
+// gives "false" for a Patient without deceased[x].
+//
 // Work is bounded: token and string values longer than MaxTokenLen are
-// skipped, a resource gives at most MaxRows rows (the rest are dropped and
-// counted by Dropped), and FHIRPath evaluation is itself bounded.
+// skipped, one parameter gives a resource at most MaxParamRows rows of a
+// kind (1000: a Provenance with more targets is found by its first 1000),
+// a resource gives at most MaxRows rows (the rest are dropped and counted
+// by Dropped), and FHIRPath evaluation is itself bounded. Parameters are
+// not evaluated for a resource that lacks the members their expression
+// starts from (see plan.go).
 package index
 
 import (
@@ -87,7 +97,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -106,6 +115,11 @@ const MaxTokenLen = 1024
 // MaxRows bounds the index rows of one resource.
 const MaxRows = 2000
 
+// MaxParamRows bounds the rows of one kind one parameter gives a resource,
+// so that one long list (a Provenance's targets, a List's entries) cannot
+// crowd the others out of MaxRows.
+const MaxParamRows = 1000
+
 // maxTuples bounds the composite tuples of one element.
 const maxTuples = 64
 
@@ -118,177 +132,6 @@ func Dropped() int64 { return dropped.Load() }
 // EvalErrors returns how many search parameter expressions failed to
 // evaluate (the parameter is then not indexed for that resource).
 func EvalErrors() int64 { return evalErrors.Load() }
-
-// param is one search parameter compiled for one resource type.
-type param struct {
-	code string
-	typ  string
-	expr *fhirpath.Expr
-	// keys are the top-level elements the expression starts from; when the
-	// resource has none of them the parameter has no values. nil: always
-	// evaluate.
-	keys       []string
-	components []component
-	compart    int // 1 + its place among the type's Patient compartment parameters; 0 if not one
-}
-
-type component struct {
-	typ  string
-	expr *fhirpath.Expr
-}
-
-// fromResourceTable are the parameters the planner answers from the
-// resource table (res_id, last_updated): rows for them would cost one per
-// resource for nothing, and meta.lastUpdated as the client sent it is not
-// the server's anyway.
-var fromResourceTable = map[string]bool{"_id": true, "_lastUpdated": true}
-
-var (
-	plansOnce sync.Once
-	plans     map[string][]*param
-)
-
-func getPlans() map[string][]*param {
-	plansOnce.Do(func() {
-		byURL := map[string]fhirdef.SearchParameter{}
-		for _, sp := range fhirdef.AllSearchParams() {
-			byURL[sp.URL] = sp
-		}
-		plans = map[string][]*param{}
-		for _, rt := range fhirdef.ResourceTypes() {
-			comp := map[string]int{}
-			for i, c := range fhirdef.PatientCompartmentParams(rt) {
-				comp[c] = i + 1
-			}
-			for _, sp := range fhirdef.SearchParams(rt) {
-				if sp.Expression == "" || sp.Type == "special" || fromResourceTable[sp.Code] {
-					continue
-				}
-				src, keys := forType(sp.Expression, rt)
-				if src == "" {
-					continue
-				}
-				x, err := fhirpath.Compile(src)
-				if err != nil {
-					continue
-				}
-				p := &param{code: sp.Code, typ: sp.Type, expr: x, keys: keys, compart: comp[sp.Code]}
-				if sp.Type == "composite" {
-					ok := len(sp.Components) > 0
-					for _, c := range sp.Components {
-						def, found := byURL[c.Definition]
-						cx, err := fhirpath.Compile(c.Expression)
-						if !found || err != nil {
-							ok = false
-							break
-						}
-						p.components = append(p.components, component{typ: def.Type, expr: cx})
-					}
-					if !ok || len(p.components) > 3 {
-						continue
-					}
-				}
-				plans[rt] = append(plans[rt], p)
-			}
-		}
-	})
-	return plans
-}
-
-// forType keeps the parts of a union expression ("A.x | B.y") that apply
-// to resource type rt and names the top-level elements they start from
-// (nil when some part's cannot be told).
-func forType(expr, rt string) (string, []string) {
-	var kept, keys []string
-	always := false
-	for _, part := range splitUnion(expr) {
-		p := strings.TrimSpace(part)
-		q := strings.TrimLeft(p, "( ")
-		head, rest := ident(q)
-		switch {
-		case head == "":
-			always = true
-		case head == rt || head == "Resource" || head == "DomainResource":
-			if !strings.HasPrefix(rest, ".") {
-				always = true
-				break
-			}
-			if k, _ := ident(rest[1:]); k != "" && k[0] >= 'a' && k[0] <= 'z' {
-				keys = append(keys, k)
-			} else {
-				always = true
-			}
-		case fhirdef.IsResourceType(head) || head[0] >= 'A' && head[0] <= 'Z':
-			continue // a path of another type
-		default:
-			// A path relative to the resource ("name | alias").
-			if head == "extension" || head == "where" || head == "ofType" {
-				always = true
-			}
-			keys = append(keys, head)
-		}
-		kept = append(kept, p)
-	}
-	if len(kept) == 0 {
-		return "", nil
-	}
-	if always {
-		keys = nil
-	}
-	return strings.Join(kept, " | "), keys
-}
-
-// splitUnion splits s at the | outside parentheses and string literals.
-func splitUnion(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	inStr := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case inStr:
-			if c == '\\' {
-				i++
-			} else if c == '\'' {
-				inStr = false
-			}
-		case c == '\'':
-			inStr = true
-		case c == '(' || c == '[':
-			depth++
-		case c == ')' || c == ']':
-			depth--
-		case c == '|' && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
-}
-
-func ident(s string) (string, string) {
-	i := 0
-	for i < len(s) && (s[i] == '_' || s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || i > 0 && s[i] >= '0' && s[i] <= '9') {
-		i++
-	}
-	return s[:i], s[i:]
-}
-
-// present reports whether m has one of the top-level elements in keys
-// (a choice element "value" matches "valueQuantity").
-func present(m fhir.Object, keys []string) bool {
-	for _, k := range keys {
-		if _, ok := m[k]; ok {
-			return true
-		}
-		for mk := range m {
-			if len(mk) > len(k) && strings.HasPrefix(mk, k) && mk[len(k)] >= 'A' && mk[len(k)] <= 'Z' {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // Scope says which search parameters Compute extracts.
 type Scope int
@@ -322,6 +165,12 @@ func PatientKey(m fhir.Object, id string) string {
 // Compute returns the index rows of resource m, whose id is id, for the
 // parameters in scope, and its patient key.
 func Compute(m fhir.Object, id string, scope Scope) (store.Index, string) {
+	return compute(m, id, scope, true)
+}
+
+// compute is Compute; useKeys false evaluates every parameter, even those
+// whose keys say they have no value (tests check that they do not).
+func compute(m fhir.Object, id string, scope Scope, useKeys bool) (store.Index, string) {
 	rt, _ := m["resourceType"].(string)
 	x := &extractor{}
 	if rt == "Patient" && id != "" {
@@ -330,32 +179,42 @@ func Compute(m fhir.Object, id string, scope Scope) (store.Index, string) {
 	// Patients by compartment parameter, in the CompartmentDefinition's
 	// order, so the first (the patient key) is the subject or patient.
 	var byParam [][]store.Compartment
-	root := fhirpath.FromResource(map[string]any(m))
+	// Boxed once: as an interface argument it would be allocated anew for
+	// every expression.
+	var root any = fhirpath.FromResource(map[string]any(m))
+	var vals []fhirpath.Value
 	for _, p := range getPlans()[rt] {
 		if scope == Conditional && p.compart == 0 && p.code != "identifier" {
 			continue
 		}
-		if p.keys != nil && !present(m, p.keys) {
+		vals = vals[:0]
+		failed := false
+		for _, pt := range p.parts {
+			if useKeys && pt.keys != nil && !present(m, pt.keys) {
+				continue
+			}
+			v, err := pt.expr.EvaluateOptions(root, nil, fhirpath.Options{})
+			if err != nil {
+				evalErrors.Add(1)
+				failed = true
+				break
+			}
+			vals = append(vals, v...)
+		}
+		if failed || len(vals) == 0 {
 			continue
 		}
-		vals, err := p.expr.EvaluateOptions(root, nil, fhirpath.Options{})
-		if err != nil {
-			evalErrors.Add(1)
-			continue
-		}
-		if len(vals) == 0 {
-			continue
-		}
+		start := x.lens()
 		if p.typ == "composite" {
 			x.composite(p, vals)
-			continue
+		} else {
+			for _, v := range vals {
+				x.value(p.code, p.typ, v)
+			}
 		}
-		nref := len(x.ix.References)
-		for _, v := range vals {
-			x.value(p.code, p.typ, v)
-		}
+		x.tidy(start)
 		if p.compart > 0 {
-			for _, r := range x.ix.References[nref:] {
+			for _, r := range x.ix.References[start[kindReference]:] {
 				if r.Type == "Patient" && r.ID != "" && r.URL == "" {
 					for len(byParam) < p.compart {
 						byParam = append(byParam, nil)
@@ -386,6 +245,75 @@ func Compute(m fhir.Object, id string, scope Scope) (store.Index, string) {
 
 type extractor struct {
 	ix store.Index
+}
+
+// The kinds of rows a parameter can give.
+const (
+	kindToken = iota
+	kindString
+	kindDate
+	kindReference
+	kindQuantity
+	kindNumber
+	kindURI
+	kindComposite
+	nKinds
+)
+
+// lens returns how many rows of each kind there are.
+func (x *extractor) lens() [nKinds]int {
+	ix := &x.ix
+	return [nKinds]int{len(ix.Tokens), len(ix.Strings), len(ix.Dates), len(ix.References),
+		len(ix.Quantities), len(ix.Numbers), len(ix.URIs), len(ix.Composites)}
+}
+
+// tidy removes the duplicates among the rows one parameter added since
+// start (two parts of a union, or two values, giving the same row), and
+// keeps at most MaxParamRows of each kind.
+func (x *extractor) tidy(start [nKinds]int) {
+	ix := &x.ix
+	ix.Tokens = tidy(ix.Tokens, start[kindToken])
+	ix.Strings = tidy(ix.Strings, start[kindString])
+	ix.Dates = tidy(ix.Dates, start[kindDate])
+	ix.References = tidy(ix.References, start[kindReference])
+	ix.Quantities = tidy(ix.Quantities, start[kindQuantity])
+	ix.Numbers = tidy(ix.Numbers, start[kindNumber])
+	ix.URIs = tidy(ix.URIs, start[kindURI])
+	ix.Composites = tidy(ix.Composites, start[kindComposite])
+}
+
+func tidy[T comparable](rows []T, start int) []T {
+	n := len(rows) - start
+	if n < 2 {
+		return rows
+	}
+	out := rows[:start+1]
+	if n <= 16 {
+	next:
+		for _, r := range rows[start+1:] {
+			for _, o := range out[start:] {
+				if o == r {
+					continue next
+				}
+			}
+			out = append(out, r)
+		}
+	} else {
+		seen := make(map[T]struct{}, n)
+		seen[rows[start]] = struct{}{}
+		for _, r := range rows[start+1:] {
+			if _, dup := seen[r]; !dup {
+				seen[r] = struct{}{}
+				out = append(out, r)
+			}
+		}
+	}
+	if len(out)-start > MaxParamRows {
+		dropped.Add(int64(len(out) - start - MaxParamRows))
+		out = out[:start+MaxParamRows]
+	}
+	clear(rows[len(out):])
+	return out
 }
 
 func (x *extractor) compartment(param, pid string) {
@@ -737,13 +665,24 @@ func ParseReference(s string) (typ, id, version, url string) {
 	if abs {
 		path = url
 	}
-	parts := strings.Split(path, "/")
-	n := len(parts)
-	if n >= 4 && parts[n-2] == "_history" && fhirdef.IsResourceType(parts[n-4]) {
-		return parts[n-4], parts[n-3], parts[n-1], url
+	// The last four segments, last first (a Split would allocate for every
+	// reference indexed).
+	var seg [4]string
+	n := 0
+	for rest := path; n < len(seg); {
+		i := strings.LastIndexByte(rest, '/')
+		seg[n] = rest[i+1:]
+		n++
+		if i < 0 {
+			break
+		}
+		rest = rest[:i]
 	}
-	if n >= 2 && fhirdef.IsResourceType(parts[n-2]) && parts[n-1] != "" {
-		return parts[n-2], parts[n-1], version, url
+	if n == 4 && seg[1] == "_history" && fhirdef.IsResourceType(seg[3]) {
+		return seg[3], seg[2], seg[0], url
+	}
+	if n >= 2 && fhirdef.IsResourceType(seg[1]) && seg[0] != "" {
+		return seg[1], seg[0], version, url
 	}
 	return "", "", version, url
 }
@@ -943,7 +882,8 @@ func quantityRow(param string, v fhirpath.Value) (store.Quantity, bool) {
 // Composites.
 
 func (x *extractor) composite(p *param, elems []fhirpath.Value) {
-	for _, el := range elems {
+	for _, v := range elems {
+		var el any = v
 		var cols [][]string
 		for _, c := range p.components {
 			vals, err := c.expr.EvaluateOptions(el, nil, fhirpath.Options{})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,8 @@ func TestPatient(t *testing.T) {
 		store.Token{Param: "identifier", System: "https://fhir.nhs.uk/Id/nhs-number", Code: "9000000009"},
 		store.Token{Param: "gender", Code: "female"},
 		store.Token{Param: "active", Code: "true"},
+		// "deceased.exists() and deceased != false": false for the living.
+		store.Token{Param: "deceased", Code: "false"},
 		store.Token{Param: "telecom", System: "phone", Code: "(03) 5555 6473"},
 		store.Token{Param: "email", System: "email", Code: "jim@example.org"},
 		store.Token{Param: "phone", System: "phone", Code: "(03) 5555 6473"},
@@ -222,24 +225,67 @@ func TestDateRange(t *testing.T) {
 }
 
 func TestBounded(t *testing.T) {
-	var ids []string
-	for i := range 3000 {
-		ids = append(ids, `{"system":"s","value":"`+strings.Repeat("x", i%3)+string(rune('a'+i%26))+`"}`)
-	}
-	ids = append(ids, `{"system":"s","value":"`+strings.Repeat("y", MaxTokenLen+1)+`"}`)
-	m := decode(t, `{"resourceType":"Patient","identifier":[`+strings.Join(ids, ",")+`]}`)
-	before := Dropped()
-	ix, _ := Compute(m, "p", All)
-	if n := ix.Rows(); n != MaxRows {
-		t.Errorf("%d rows, want %d", n, MaxRows)
-	}
-	if Dropped() <= before {
-		t.Error("dropped rows not counted")
-	}
-	for _, tk := range ix.Tokens {
-		if len(tk.Code) > MaxTokenLen {
-			t.Error("over-long value indexed")
+	list := func(n int, f func(i int) string) string {
+		var out []string
+		for i := range n {
+			out = append(out, f(i))
 		}
+		return strings.Join(out, ",")
+	}
+	identifiers := func(n int) string {
+		return list(n, func(i int) string { return `{"system":"s","value":"v` + strconv.Itoa(i) + `"}` })
+	}
+	tests := []struct {
+		name string
+		res  string
+		// rows of Param identifier, and in all (with the Patient's own
+		// compartment, its _content and deceased=false)
+		identifiers, rows int
+		dropped           bool
+	}{
+		{
+			name: "duplicate values give one row",
+			res: `{"resourceType":"Patient","identifier":[` +
+				list(3000, func(i int) string { return `{"system":"s","value":"` + string(rune('a'+i%26)) + `"}` }) + `]}`,
+			identifiers: 26, rows: 26 + 3,
+		},
+		{
+			name:        "one parameter's rows are capped",
+			res:         `{"resourceType":"Patient","identifier":[` + identifiers(3000) + `]}`,
+			identifiers: MaxParamRows, rows: MaxParamRows + 3, dropped: true,
+		},
+		{
+			name: "a resource's rows are capped",
+			res: `{"resourceType":"Patient","identifier":[` + identifiers(900) + `],"name":[` +
+				list(900, func(i int) string { return `{"family":"f` + strconv.Itoa(i) + `"}` }) + `]}`,
+			identifiers: 900, rows: MaxRows, dropped: true,
+		},
+		{
+			name:        "over-long values are not indexed",
+			res:         `{"resourceType":"Patient","identifier":[{"system":"s","value":"` + strings.Repeat("y", MaxTokenLen+1) + `"}]}`,
+			identifiers: 0, rows: 3,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := Dropped()
+			ix, _ := Compute(decode(t, tc.res), "p", All)
+			if n := ix.Rows(); n != tc.rows {
+				t.Errorf("%d rows, want %d", n, tc.rows)
+			}
+			n := 0
+			for _, tk := range ix.Tokens {
+				if tk.Param == "identifier" {
+					n++
+				}
+			}
+			if n != tc.identifiers {
+				t.Errorf("%d identifier rows, want %d", n, tc.identifiers)
+			}
+			if got := Dropped() > before; got != tc.dropped {
+				t.Errorf("dropped rows counted: %v, want %v", got, tc.dropped)
+			}
+		})
 	}
 }
 
@@ -327,4 +373,32 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func TestParseReference(t *testing.T) {
+	tests := []struct {
+		in                    string
+		typ, id, version, url string
+	}{
+		{"Patient/p1", "Patient", "p1", "", ""},
+		{"Patient/p1/_history/3", "Patient", "p1", "3", ""},
+		{"http://other.example/fhir/Encounter/e9/_history/3", "Encounter", "e9", "3", "http://other.example/fhir/Encounter/e9/_history/3"},
+		{"http://other.example/fhir/Encounter/e9", "Encounter", "e9", "", "http://other.example/fhir/Encounter/e9"},
+		{"http://example.org/StructureDefinition/p|1.0", "StructureDefinition", "p", "1.0", "http://example.org/StructureDefinition/p"},
+		{"urn:uuid:53fefa32-fcbb-4ff8-8a92-55ee120877b7", "", "", "", "urn:uuid:53fefa32-fcbb-4ff8-8a92-55ee120877b7"},
+		{"#contained", "", "", "", ""},
+		{"", "", "", "", ""},
+		{"Patient/", "", "", "", ""},
+		{"p1", "", "", "", ""},
+		{"Nope/p1", "", "", "", ""},
+		{"_history/3", "", "", "", ""},
+		{"a/Patient/p1", "Patient", "p1", "", ""},
+		{"Patient/p1/_history/", "Patient", "p1", "", ""},
+	}
+	for _, tc := range tests {
+		typ, id, version, url := ParseReference(tc.in)
+		if typ != tc.typ || id != tc.id || version != tc.version || url != tc.url {
+			t.Errorf("ParseReference(%q) = %q %q %q %q, want %q %q %q %q", tc.in, typ, id, version, url, tc.typ, tc.id, tc.version, tc.url)
+		}
+	}
 }

@@ -23,16 +23,11 @@ const MaxTextLen = 16 << 10
 // box, and would eat the MaxTextLen budget.
 const maxWordLen = 256
 
-// textTypes are the primitive types whose values are _content: words a
-// person wrote or reads. Ids, references (canonical, Reference.reference),
-// dates, numbers, booleans and base64Binary are left out.
-var textTypes = map[string]bool{"string": true, "code": true, "markdown": true, "uri": true, "url": true}
-
 // texts adds the _text and _content rows of resource m of type rt.
 func (x *extractor) texts(m map[string]any, rt string) {
-	var narr string
+	var div, narr string
 	if t, ok := m["text"].(map[string]any); ok {
-		if div, ok := t["div"].(string); ok {
+		if div, ok = t["div"].(string); ok {
 			narr = narrativeText(div)
 			w := words{}
 			w.add(narr)
@@ -45,7 +40,7 @@ func (x *extractor) texts(m map[string]any, rt string) {
 	if td == nil {
 		return
 	}
-	c := content{words: words{dedupe: true}, narrative: narr}
+	c := content{words: words{dedupe: true}, div: div, narrative: narr}
 	c.object(m, td.Root(), rt)
 	if s := c.text(); s != "" {
 		x.ix.Texts = append(x.ix.Texts, store.Text{Param: "_content", Text: s})
@@ -56,7 +51,8 @@ func (x *extractor) texts(m map[string]any, rt string) {
 // resource with its definition so that each value's type is known.
 type content struct {
 	words
-	narrative string // the resource's narrative as text, already extracted
+	// div is the resource's narrative, whose text is already extracted
+	div, narrative string
 }
 
 func (c *content) object(m map[string]any, def *fhirdef.ElementDef, typ string) {
@@ -77,7 +73,7 @@ func (c *content) object(m map[string]any, def *fhirdef.ElementDef, typ string) 
 			continue
 		case k == "reference" && typ == "Reference", k == "url" && typ == "Extension":
 			continue
-		case k[0] == '_':
+		case strings.HasPrefix(k, "_"):
 			c.primitiveElement(m[k])
 			continue
 		}
@@ -102,15 +98,19 @@ func (c *content) primitiveElement(v any) {
 	}
 }
 
+// value adds the words of v, a value of element el of type typ. Only
+// string, code, markdown, uri and url values are _content: words a person
+// wrote or reads; ids, references (canonical, Reference.reference), dates,
+// numbers, booleans and base64Binary are not.
 func (c *content) value(v any, el *fhirdef.ElementDef, typ string) {
 	switch n := v.(type) {
 	case string:
-		switch {
-		case textTypes[typ]:
-			c.add(normalize(n))
-		case typ == "xhtml":
-			if n == c.narrative {
-				c.add(n) // already extracted for _text
+		switch typ {
+		case "string", "code", "markdown", "uri", "url":
+			c.add(n)
+		case "xhtml":
+			if n == c.div {
+				c.add(c.narrative) // already extracted for _text
 			} else {
 				c.add(narrativeText(n))
 			}
@@ -147,43 +147,58 @@ func (c *content) value(v any, el *fhirdef.ElementDef, typ string) {
 type words struct {
 	b      []byte
 	dedupe bool
-	seen   map[string]struct{}
-	full   bool
+	// slots is a set of the words so far (open addressing, by FNV-1a):
+	// each is its offset in b << 9 | its length, 0 when free (no word
+	// starts at 0: b starts with a space). It fills up only for long
+	// texts, which then go on with seen.
+	slots [nSlots]uint32
+	n     int
+	seen  map[string]struct{}
+	full  bool
 }
 
-// add appends the words of s, which is normalised (see normalize).
+const nSlots = 256
+
+// add appends the words of s, normalised (see normalize).
 func (w *words) add(s string) {
+	if !isASCII(s) {
+		s = search.Normalize(s)
+	}
 	for i := 0; i < len(s) && !w.full; {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if unicode.IsSpace(r) {
-			i += size
+		if n := spaceAt(s, i); n > 0 {
+			i += n
 			continue
 		}
-		j := i + size
-		for j < len(s) {
-			r, size := utf8.DecodeRuneInString(s[j:])
-			if unicode.IsSpace(r) {
-				break
-			}
-			j += size
+		j := i + 1
+		for j < len(s) && spaceAt(s, j) == 0 {
+			j++
 		}
 		w.word(s[i:j])
 		i = j
 	}
 }
 
+// spaceAt returns the length of the white space character at s[i], or 0.
+func spaceAt(s string, i int) int {
+	c := s[i]
+	if c < utf8.RuneSelf {
+		if c == ' ' || c >= '\t' && c <= '\r' {
+			return 1
+		}
+		return 0
+	}
+	r, n := utf8.DecodeRuneInString(s[i:])
+	if unicode.IsSpace(r) {
+		return n
+	}
+	return 0
+}
+
+// word appends s, lowering the case of its ASCII letters (s is otherwise
+// normalised already).
 func (w *words) word(s string) {
 	if len(s) > maxWordLen {
 		return
-	}
-	if w.dedupe {
-		if _, ok := w.seen[s]; ok {
-			return
-		}
-		if w.seen == nil {
-			w.seen = make(map[string]struct{}, 64)
-		}
-		w.seen[s] = struct{}{}
 	}
 	if w.b == nil {
 		w.b = make([]byte, 1, 256)
@@ -193,8 +208,53 @@ func (w *words) word(s string) {
 		w.full = true
 		return
 	}
-	w.b = append(w.b, s...)
+	start := len(w.b)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		w.b = append(w.b, c)
+	}
 	w.b = append(w.b, ' ')
+	if !w.dedupe {
+		return
+	}
+	word := w.b[start : len(w.b)-1]
+	if w.seen != nil {
+		if _, dup := w.seen[string(word)]; dup {
+			w.b = w.b[:start]
+			return
+		}
+		w.seen[string(word)] = struct{}{}
+		return
+	}
+	h := uint32(2166136261)
+	for _, c := range word {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	for i := h % nSlots; ; i = (i + 1) % nSlots {
+		slot := w.slots[i]
+		if slot == 0 {
+			w.slots[i] = uint32(start)<<9 | uint32(len(word))
+			w.n++
+			break
+		}
+		off, n := int(slot>>9), int(slot&511)
+		if string(w.b[off:off+n]) == string(word) {
+			w.b = w.b[:start]
+			return
+		}
+	}
+	if w.n > nSlots*3/4 {
+		w.seen = make(map[string]struct{}, 2*w.n)
+		for _, slot := range w.slots {
+			if slot != 0 {
+				off, n := int(slot>>9), int(slot&511)
+				w.seen[string(w.b[off:off+n])] = struct{}{}
+			}
+		}
+	}
 }
 
 // text returns the row's text, "" when there are no words.
@@ -205,23 +265,27 @@ func (w *words) text() string {
 	return string(w.b)
 }
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // normalize is search.Normalize, without its cost for the common case of
 // ASCII text (where it only lowers the case).
 func normalize(s string) string {
-	upper := false
+	if !isASCII(s) {
+		return search.Normalize(s)
+	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			return search.Normalize(s)
-		}
-		if 'A' <= c && c <= 'Z' {
-			upper = true
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return strings.ToLower(s)
 		}
 	}
-	if !upper {
-		return s
-	}
-	return strings.ToLower(s)
+	return s
 }
 
 // inlineTags are the XHTML elements that do not separate words: "<b>Pat</b>ient"
@@ -230,8 +294,8 @@ var inlineTags = map[string]bool{"a": true, "abbr": true, "b": true, "big": true
 	"em": true, "font": true, "i": true, "q": true, "s": true, "small": true, "span": true, "strong": true,
 	"sub": true, "sup": true, "tt": true, "u": true, "var": true}
 
-// narrativeText is the text of an XHTML narrative, normalised (see
-// normalize): tags and comments stripped, character references decoded.
+// narrativeText is the text of an XHTML narrative: tags and comments
+// stripped, character references decoded.
 func narrativeText(div string) string {
 	var b strings.Builder
 	b.Grow(len(div))
@@ -275,5 +339,5 @@ func narrativeText(div string) string {
 		}
 		i = j + 1
 	}
-	return normalize(html.UnescapeString(b.String()))
+	return html.UnescapeString(b.String())
 }

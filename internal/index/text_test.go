@@ -1,6 +1,8 @@
 package index
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -111,6 +113,11 @@ func TestContent(t *testing.T) {
 			want: " elodie muller ",
 		},
 		{
+			name: "odd members are skipped, not trusted",
+			res:  `{"resourceType":"Patient","":"x","nosuch":"y","gender":"male"}`,
+			want: " male ",
+		},
+		{
 			name: "nothing textual",
 			res:  `{"resourceType":"Patient","birthDate":"1970","active":true}`,
 			want: "",
@@ -183,5 +190,37 @@ func TestNormalize(t *testing.T) {
 		if got, want := normalize(s), search.Normalize(s); got != want {
 			t.Errorf("normalize(%q) = %q, search.Normalize gives %q", s, got, want)
 		}
+	}
+}
+
+// TestContentOnce: each word once, whether the text is short (searched) or
+// long (a map).
+func TestContentOnce(t *testing.T) {
+	var ws []string
+	for i := range 800 {
+		ws = append(ws, "w"+strconv.Itoa(i))
+	}
+	tests := []struct {
+		name  string
+		words []string
+	}{
+		{"short", []string{"a", "b", "a", "ab", "b", "a"}},
+		{"repeats after the switch to a map", append(append(slices.Clone(ws), "w1", "w799", "W3"), ws...)},
+		{"prefixes and suffixes are other words", []string{"ab", "a", "b", "abc", "bc"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := textRows(t, `{"resourceType":"Basic","code":{"text":"`+strings.Join(tc.words, " ")+`"}}`)
+			var want []string
+			for _, w := range tc.words {
+				w = strings.ToLower(w)
+				if !slices.Contains(want, w) {
+					want = append(want, w)
+				}
+			}
+			if w := " " + strings.Join(want, " ") + " "; got != w {
+				t.Errorf("_content\n got %.200q\nwant %.200q", got, w)
+			}
+		})
 	}
 }
