@@ -284,10 +284,11 @@ type IndexState struct {
 type Reindexer interface {
 	// IndexStates returns every recorded state.
 	IndexStates(ctx context.Context) ([]IndexState, error)
-	// SwapIndexState records st in place of the type's state numbered
-	// st.Seq (0: none recorded yet) and returns it with its new Seq;
-	// ErrConflict if the recorded state is no longer st.Seq.
-	SwapIndexState(ctx context.Context, st IndexState) (IndexState, error)
+	// SwapIndexStates records each st in place of its type's state
+	// numbered st.Seq (0: none recorded yet), all in one transaction, and
+	// returns them with their new Seq; ErrConflict, and nothing recorded,
+	// if any type's recorded state is no longer the one named.
+	SwapIndexStates(ctx context.Context, sts []IndexState) ([]IndexState, error)
 	// TypeCounts returns how many current, non-deleted resources each type
 	// has (types with none are absent).
 	TypeCounts(ctx context.Context) (map[string]int64, error)
@@ -300,7 +301,7 @@ type Reindexer interface {
 	// the rows were computed from: a resource whose current version is
 	// another (written or deleted since it was read) is skipped, as that
 	// write indexed it. st is swapped in the same transaction, as by
-	// SwapIndexState, so progress and rows commit together; on ErrConflict
+	// SwapIndexStates, so progress and rows commit together; on ErrConflict
 	// nothing is kept. It returns how many resources were rewritten and
 	// the recorded state.
 	Reindex(ctx context.Context, ws []Write, st IndexState) (int, IndexState, error)

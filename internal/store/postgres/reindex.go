@@ -64,16 +64,28 @@ func (s *Store) IndexStates(ctx context.Context) ([]store.IndexState, error) {
 	return out, nil
 }
 
-// SwapIndexState implements store.Reindexer.
-func (s *Store) SwapIndexState(ctx context.Context, st store.IndexState) (store.IndexState, error) {
+// SwapIndexStates implements store.Reindexer.
+func (s *Store) SwapIndexStates(ctx context.Context, sts []store.IndexState) ([]store.IndexState, error) {
 	if s.closed.Load() {
-		return store.IndexState{}, store.ErrClosed
+		return nil, store.ErrClosed
 	}
-	out, err := swapState(ctx, s.pool, st)
-	if err != nil && !errors.Is(err, store.ErrConflict) {
-		return store.IndexState{}, s.wrap(err, "index state")
+	out := make([]store.IndexState, len(sts))
+	err := pgx.BeginTxFunc(ctx, s.pool, txOptions, func(tx pgx.Tx) error {
+		for i, st := range sts {
+			var err error
+			if out[i], err = swapState(ctx, tx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, err
 	}
-	return out, err
+	if err != nil {
+		return nil, s.wrap(err, "index state")
+	}
+	return out, nil
 }
 
 // execer is a pool or a transaction.

@@ -23,7 +23,7 @@ func TestReindexPutWaitingOnLock(t *testing.T) {
 	ctx := context.Background()
 	clk := storetest.NewClock(storetest.Time0)
 	storetest.MustPut(t, s, storetest.NewWrite("Observation", "o1", 1, clk.Next(), nil, storetest.Tok("code", "put", "1")))
-	st, err := s.SwapIndexState(ctx, store.IndexState{Type: "Observation", Target: "g"})
+	st, err := storetest.SwapIndexState(ctx, s, store.IndexState{Type: "Observation", Target: "g"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,19 +42,26 @@ func (s *Store) IndexStates(ctx context.Context) ([]store.IndexState, error) {
 	return out, nil
 }
 
-// SwapIndexState implements store.Reindexer.
-func (s *Store) SwapIndexState(ctx context.Context, st store.IndexState) (store.IndexState, error) {
-	var out store.IndexState
+// SwapIndexStates implements store.Reindexer.
+func (s *Store) SwapIndexStates(ctx context.Context, sts []store.IndexState) ([]store.IndexState, error) {
+	out := make([]store.IndexState, len(sts))
 	err := s.Update(ctx, func(stx store.Tx) error {
 		t, ok := stx.(*tx)
 		if !ok {
 			return fhir.E(fhir.Internal, "sqlite: foreign transaction %T", stx)
 		}
-		var err error
-		out, err = t.swapState(st)
-		return err
+		for i, st := range sts {
+			var err error
+			if out[i], err = t.swapState(st); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // swapState records st if the recorded state is still st.Seq.

@@ -28,6 +28,15 @@ func reindexer(t *testing.T, s store.Store) (store.Reindexer, IndexReader) {
 	return rx, ir
 }
 
+// SwapIndexState swaps one state.
+func SwapIndexState(ctx context.Context, rx store.Reindexer, st store.IndexState) (store.IndexState, error) {
+	out, err := rx.SwapIndexStates(ctx, []store.IndexState{st})
+	if err != nil {
+		return store.IndexState{}, err
+	}
+	return out[0], nil
+}
+
 func testIndexState(t *testing.T, s store.Store) {
 	rx, _ := reindexer(t, s)
 	ctx := t.Context()
@@ -53,7 +62,7 @@ func testIndexState(t *testing.T, s store.Store) {
 		in := *step.st
 		in.Seq = step.seq
 		var out store.IndexState
-		out, err = rx.SwapIndexState(ctx, in)
+		out, err = SwapIndexState(ctx, rx, in)
 		if !errors.Is(err, step.wantErr) {
 			t.Fatalf("%s: %v, want %v", step.name, err, step.wantErr)
 		}
@@ -64,6 +73,18 @@ func testIndexState(t *testing.T, s store.Store) {
 			*step.st = out
 		}
 	}
+	// Several states swap together or not at all.
+	enc := store.IndexState{Type: "Encounter", Generation: "g"}
+	stale := obs
+	stale.Seq--
+	if _, err := rx.SwapIndexStates(ctx, []store.IndexState{enc, stale}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("swap of a new state and a stale one: %v, want ErrConflict", err)
+	}
+	both, err := rx.SwapIndexStates(ctx, []store.IndexState{enc, pat})
+	if err != nil || len(both) != 2 || both[0].Seq != 1 || both[1].Seq != 2 {
+		t.Fatalf("swap of two states: %+v, %v", both, err)
+	}
+	enc, pat = both[0], both[1]
 	got, err := rx.IndexStates(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +92,7 @@ func testIndexState(t *testing.T, s store.Store) {
 	// Times come back in UTC, to the microsecond; a zero time stays zero.
 	obs.Started = at.UTC().Truncate(time.Microsecond)
 	obs.Updated = at.Add(time.Second).UTC().Truncate(time.Microsecond)
-	if d := cmp.Diff([]store.IndexState{obs, pat}, got); d != "" {
+	if d := cmp.Diff([]store.IndexState{enc, obs, pat}, got); d != "" {
 		t.Errorf("index states (-want +got):\n%s", d)
 	}
 }
@@ -175,7 +196,7 @@ func testReindex(t *testing.T, s store.Store) {
 	rx, ir := reindexer(t, s)
 	clk := reindexFixture(t, s)
 	ctx := t.Context()
-	st, err := rx.SwapIndexState(ctx, store.IndexState{Type: "Observation", Target: "g2", Owner: "me"})
+	st, err := SwapIndexState(ctx, rx, store.IndexState{Type: "Observation", Target: "g2", Owner: "me"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +298,7 @@ func testReindexConcurrentPuts(t *testing.T, s store.Store) {
 		ws = append(ws, NewWrite("Observation", ids[i], 1, clk.Next(), nil, Tok("code", "put", ids[i]+"/1")))
 	}
 	MustPut(t, s, ws...)
-	st, err := rx.SwapIndexState(ctx, store.IndexState{Type: "Observation", Target: "g"})
+	st, err := SwapIndexState(ctx, rx, store.IndexState{Type: "Observation", Target: "g"})
 	if err != nil {
 		t.Fatal(err)
 	}
