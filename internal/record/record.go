@@ -10,6 +10,7 @@ package record
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -516,7 +517,10 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
 		PatientKey: prep.patientKey,
 	}
 	r.Body = prep.body.Render(r.Version, now)
-	if err := tx.Put(ctx, store.Write{Resource: r, Index: prep.index}); err != nil {
+	ix := prep.index
+	// Clipped: prep is reused if the transaction runs again.
+	ix.Dates = append(slices.Clip(ix.Dates), index.LastUpdated(e.typ, now, s.IndexScope)...)
+	if err := tx.Put(ctx, store.Write{Resource: r, Index: ix}); err != nil {
 		return err
 	}
 	e.result = Result{Resource: &r, Created: !exists}
@@ -563,7 +567,7 @@ func (s *Service) prepare(obj fhir.Object, id string) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix, pk := index.Compute(obj, id, s.IndexScope)
+	ix, pk := index.ComputeStored(obj, id, s.IndexScope)
 	return &prepared{body: p, index: ix, patientKey: pk}, nil
 }
 
