@@ -41,6 +41,8 @@ type Service struct {
 	// IndexScope is which search parameters are indexed on write
 	// (index.Conditional until the search planner reads the rest).
 	IndexScope index.Scope
+
+	ix indexTracker // how far the search index is built: reindex.go
 }
 
 // New returns a Service over st.
