@@ -167,17 +167,18 @@ func newView(scope index.Scope, states map[string]store.IndexState, counts map[s
 }
 
 // current reports whether typ's rows are complete at this generation. A
-// type with no state recorded is current only if it had no resources.
+// type that had no resources is, whatever its state says: there is
+// nothing to miss, and this process writes at this generation.
 func (v *indexView) current(typ string) bool {
 	want, known := v.gens[typ]
 	if !known {
 		return true // not a type this server stores
 	}
-	st, ok := v.states[typ]
-	if !ok {
-		return v.counts[typ] == 0
+	if v.counts[typ] == 0 {
+		return true
 	}
-	return isCurrent(st, want)
+	st, ok := v.states[typ]
+	return ok && isCurrent(st, want)
 }
 
 func isCurrent(st store.IndexState, want string) bool {
@@ -198,9 +199,7 @@ func (v *indexView) status(typ string, lease time.Duration, now time.Time) TypeI
 	switch {
 	case v.current(typ):
 		ts.State = IndexCurrent
-		if _, ok := v.states[typ]; !ok {
-			ts.Generation = ts.Want
-		}
+		ts.Generation = ts.Want // even if empty and recorded at another
 	case st.Target == ts.Want && st.Owner != "" && now.Sub(st.Updated) < lease:
 		ts.State = IndexRebuilding
 	default:
