@@ -74,6 +74,16 @@ func runReindex(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sharedcare reindex:", err)
 		return 1
 	}
+	// A rebuild not yet begun has not counted its type; an operator
+	// asking wants the size of the job, worth a count here.
+	for i, ts := range s.Types {
+		if ts.State == record.IndexPending && ts.Total == 0 {
+			if s.Types[i].Total, err = st.Count(ctx, ts.Type); err != nil {
+				fmt.Fprintln(stderr, "sharedcare reindex:", err)
+				return 1
+			}
+		}
+	}
 	printStatus(stdout, s)
 	return 0
 }

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -105,7 +106,8 @@ type TypeIndexStatus struct {
 	// Want is the generation this server writes and searches need.
 	Want string
 	// Done and Total count the resources of the rebuild under way or
-	// stopped, or of the last one when the type is current.
+	// stopped, or of the last one when the type is current. Total is 0
+	// for a rebuild not yet begun: a type is counted when it starts.
 	Done, Total int64
 	// Owner names the process rebuilding ("" when none).
 	Owner            string
@@ -150,13 +152,13 @@ type indexView struct {
 	scope    index.Scope
 	gens     map[string]string // index.Generations(scope)
 	states   map[string]store.IndexState
-	counts   map[string]int64 // resources per type when first loaded
+	present  map[string]bool // types with resources when first loaded
 	complete bool
 	at       time.Time // when read from the store
 }
 
-func newView(scope index.Scope, states map[string]store.IndexState, counts map[string]int64, at time.Time) *indexView {
-	v := &indexView{scope: scope, gens: index.Generations(scope), states: states, counts: counts, at: at, complete: true}
+func newView(scope index.Scope, states map[string]store.IndexState, present map[string]bool, at time.Time) *indexView {
+	v := &indexView{scope: scope, gens: index.Generations(scope), states: states, present: present, at: at, complete: true}
 	for t := range v.gens {
 		if !v.current(t) {
 			v.complete = false
@@ -174,7 +176,7 @@ func (v *indexView) current(typ string) bool {
 	if !known {
 		return true // not a type this server stores
 	}
-	if v.counts[typ] == 0 {
+	if !v.present[typ] {
 		return true
 	}
 	st, ok := v.states[typ]
@@ -206,7 +208,7 @@ func (v *indexView) status(typ string, lease time.Duration, now time.Time) TypeI
 		ts.State = IndexPending
 		if st.Target != ts.Want {
 			// A rebuild toward another generation does not count.
-			ts.Done, ts.Total = 0, max(st.Total, v.counts[typ])
+			ts.Done, ts.Total = 0, 0
 		}
 	}
 	return ts
@@ -269,7 +271,7 @@ func (s *Service) ReindexStatus(ctx context.Context) (*IndexStatus, error) {
 	now := time.Now()
 	for _, t := range slices.Sorted(mapKeys(v.gens)) {
 		ts := v.status(t, s.leaseInUse(), now)
-		if ts.State != IndexCurrent || ts.Total > 0 || v.counts[t] > 0 {
+		if ts.State != IndexCurrent || ts.Total > 0 || v.present[t] {
 			out.Types = append(out.Types, ts)
 		}
 	}
@@ -323,11 +325,18 @@ func (s *Service) loadView(ctx context.Context, fresh bool) (*indexView, error) 
 		return nil, err
 	}
 	old := s.ix.view.Load()
-	var counts map[string]int64
+	var present map[string]bool
 	if old != nil && old.scope == s.IndexScope && !fresh {
-		counts = old.counts
-	} else if counts, err = rx.TypeCounts(ctx); err != nil {
-		return nil, err
+		present = old.present
+	} else {
+		types, err := rx.Types(ctx)
+		if err != nil {
+			return nil, err
+		}
+		present = make(map[string]bool, len(types))
+		for _, t := range types {
+			present[t] = true
+		}
 	}
 	states := make(map[string]store.IndexState, len(sts))
 	for _, st := range sts {
@@ -341,7 +350,7 @@ func (s *Service) loadView(ctx context.Context, fresh bool) (*indexView, error) 
 			}
 		}
 	}
-	v := newView(s.IndexScope, states, counts, time.Now())
+	v := newView(s.IndexScope, states, present, time.Now())
 	s.ix.view.Store(v)
 	return v, nil
 }
@@ -363,7 +372,7 @@ func (s *Service) publish(sts ...store.IndexState) {
 			states[st.Type] = st
 		}
 	}
-	s.ix.view.Store(newView(s.IndexScope, states, old.counts, old.at))
+	s.ix.view.Store(newView(s.IndexScope, states, old.present, old.at))
 }
 
 // me names this rebuilder in the lease: host, process and Service.
@@ -377,7 +386,7 @@ func (s *Service) me() string {
 	return s.ix.owner
 }
 
-// plan reads the state and counts afresh and records the current
+// plan reads the state and the types present afresh and records the current
 // generation for each type that has no resources, as there is nothing to
 // rebuild there: on a new database that is every type. Types that need a
 // rebuild are left as they are until a rebuilder claims them, so that a
@@ -396,7 +405,7 @@ func (s *Service) plan(ctx context.Context, rx store.Reindexer, o ReindexOptions
 		for _, t := range slices.Sorted(mapKeys(v.gens)) {
 			want := v.gens[t]
 			st, ok := v.states[t]
-			if ok && isCurrent(st, want) || v.counts[t] > 0 || leased(st, me, o.Lease, now) {
+			if ok && isCurrent(st, want) || v.present[t] || leased(st, me, o.Lease, now) {
 				continue
 			}
 			rec = append(rec, store.IndexState{Type: t, Generation: want, Updated: now, Seq: st.Seq})
@@ -472,6 +481,7 @@ func (s *Service) StartReindex(ctx context.Context, o ReindexOptions) (wait func
 // rebuildAll rebuilds types until every one is current, smallest first so
 // that most types become searchable soonest.
 func (s *Service) rebuildAll(ctx context.Context, rx store.Reindexer, o ReindexOptions) error {
+	sizes := map[string]int64{} // counted once: it reads every row of the type
 	for {
 		v, err := s.plan(ctx, rx, o)
 		if err != nil {
@@ -482,19 +492,25 @@ func (s *Service) rebuildAll(ctx context.Context, rx store.Reindexer, o ReindexO
 		}
 		var todo []string
 		for t := range v.gens {
-			if !v.current(t) {
-				todo = append(todo, t)
+			if v.current(t) {
+				continue
 			}
+			if _, ok := sizes[t]; !ok {
+				if sizes[t], err = s.Store.Count(ctx, t); err != nil {
+					return err
+				}
+			}
+			todo = append(todo, t)
 		}
 		slices.SortFunc(todo, func(a, b string) int {
-			if c := v.counts[a] - v.counts[b]; c != 0 {
-				return int(min(max(c, -1), 1))
+			if c := cmp.Compare(sizes[a], sizes[b]); c != 0 {
+				return c
 			}
 			return strings.Compare(a, b)
 		})
 		waiting := false
 		for _, t := range todo {
-			mine, err := s.rebuildType(ctx, rx, t, v.states[t], v.gens[t], o)
+			mine, err := s.rebuildType(ctx, rx, t, v.states[t], v.gens[t], sizes[t], o)
 			if err != nil {
 				return err
 			}
@@ -513,9 +529,10 @@ func (s *Service) rebuildAll(ctx context.Context, rx store.Reindexer, o ReindexO
 	}
 }
 
-// rebuildType claims typ (whose state was st) and rebuilds it to want. It
-// reports false if another process holds the type or took it over.
-func (s *Service) rebuildType(ctx context.Context, rx store.Reindexer, typ string, st store.IndexState, want string, o ReindexOptions) (bool, error) {
+// rebuildType claims typ (whose state was st, and which had n resources)
+// and rebuilds it to want. It reports false if another process holds the
+// type or took it over.
+func (s *Service) rebuildType(ctx context.Context, rx store.Reindexer, typ string, st store.IndexState, want string, n int64, o ReindexOptions) (bool, error) {
 	if isCurrent(st, want) {
 		return true, nil
 	}
@@ -523,10 +540,6 @@ func (s *Service) rebuildType(ctx context.Context, rx store.Reindexer, typ strin
 	now := time.Now()
 	if leased(st, me, o.Lease, now) {
 		return false, nil
-	}
-	n, err := s.Store.Count(ctx, typ)
-	if err != nil {
-		return false, err
 	}
 	claim := st
 	claim.Type, claim.Owner, claim.Updated = typ, me, now

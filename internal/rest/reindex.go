@@ -26,7 +26,7 @@ import (
 //	  generation  valueString   what its rows are complete at (absent mid-rebuild)
 //	  target      valueString   the generation searches need
 //	  done        valueDecimal  resources rebuilt
-//	  total       valueDecimal  resources to rebuild
+//	  total       valueDecimal  resources to rebuild (absent before it starts)
 //	  percent     valueDecimal  0-100, 100 only when current
 //	  owner       valueString   the process rebuilding it
 //	  started     valueInstant
@@ -66,9 +66,12 @@ func statusParameters(st *record.IndexStatus) map[string]any {
 		part = append(part,
 			map[string]any{"name": "target", "valueString": ts.Want},
 			map[string]any{"name": "done", "valueDecimal": json.Number(strconv.FormatInt(ts.Done, 10))},
-			map[string]any{"name": "total", "valueDecimal": json.Number(strconv.FormatInt(ts.Total, 10))},
-			map[string]any{"name": "percent", "valueDecimal": json.Number(strconv.FormatFloat(ts.Percent(), 'f', 1, 64))},
 		)
+		if ts.Total > 0 || ts.State != record.IndexPending {
+			// A rebuild not yet begun has not counted its type.
+			part = append(part, map[string]any{"name": "total", "valueDecimal": json.Number(strconv.FormatInt(ts.Total, 10))})
+		}
+		part = append(part, map[string]any{"name": "percent", "valueDecimal": json.Number(strconv.FormatFloat(ts.Percent(), 'f', 1, 64))})
 		if ts.Owner != "" {
 			part = append(part, map[string]any{"name": "owner", "valueString": ts.Owner})
 		}

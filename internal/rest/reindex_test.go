@@ -98,7 +98,7 @@ func TestReindexStatus(t *testing.T) {
 		r = c.must(http.StatusOK, "GET", "/$reindex-status", "")
 		obs := typePart(r.Body, "Observation")
 		if param(r.Body, "complete") != "false" || param(r.Body, "scope") != "all" || param(r.Body, "generation") != index.Generation(index.All) ||
-			obs["state"] != "pending" || obs["done"] != "0" || obs["total"] != "12" || obs["percent"] != "0.0" || obs["target"] != index.TypeGeneration(index.All, "Observation") {
+			obs["state"] != "pending" || obs["done"] != "0" || obs["total"] != "" || obs["percent"] != "0.0" || obs["target"] != index.TypeGeneration(index.All, "Observation") {
 			t.Errorf("status before the rebuild: %s", r.Raw)
 		}
 		if got := gauge("sharedcare_search_index_complete", ""); got != 0 {

@@ -289,9 +289,10 @@ type Reindexer interface {
 	// returns them with their new Seq; ErrConflict, and nothing recorded,
 	// if any type's recorded state is no longer the one named.
 	SwapIndexStates(ctx context.Context, sts []IndexState) ([]IndexState, error)
-	// TypeCounts returns how many current, non-deleted resources each type
-	// has (types with none are absent).
-	TypeCounts(ctx context.Context) (map[string]int64, error)
+	// Types returns, sorted, the resource types that have resources
+	// (perhaps only deleted ones): one index probe per type, where a count
+	// would read every row, so it stays cheap at start on a large database.
+	Types(ctx context.Context) ([]string, error)
 	// Current returns at most limit current, non-deleted resources of typ
 	// whose id is greater than after, in id order.
 	Current(ctx context.Context, typ, after string, limit int) ([]Resource, error)

@@ -115,27 +115,18 @@ func swapState(ctx context.Context, db execer, st store.IndexState) (store.Index
 	return next, nil
 }
 
-// TypeCounts implements store.Reindexer.
-func (s *Store) TypeCounts(ctx context.Context) (map[string]int64, error) {
+// Types implements store.Reindexer.
+func (s *Store) Types(ctx context.Context) ([]string, error) {
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
-	rows, err := s.pool.Query(ctx, "SELECT res_type, count(*) FROM resource WHERE NOT deleted GROUP BY res_type")
+	rows, err := s.pool.Query(ctx, sqlbuild.TypesSQL)
 	if err != nil {
-		return nil, s.wrap(err, "count by type")
+		return nil, s.wrap(err, "types")
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var typ string
-		var n int64
-		if err := rows.Scan(&typ, &n); err != nil {
-			return nil, s.wrap(err, "count by type")
-		}
-		out[typ] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(err, "count by type")
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, s.wrap(err, "types")
 	}
 	return out, nil
 }

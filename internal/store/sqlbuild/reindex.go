@@ -6,6 +6,16 @@ import "strings"
 // scan a store.IndexState.
 const StateColumns = "res_type, generation, target, cursor_id, done, total, owner, started, updated, seq"
 
+// TypesSQL lists the types of the resource table in order, walking its
+// primary key one type at a time (a loose index scan): neither SQLite nor
+// PostgreSQL skips through an index for SELECT DISTINCT by itself.
+const TypesSQL = `WITH RECURSIVE t(res_type) AS (
+  SELECT min(res_type) FROM resource
+  UNION ALL
+  SELECT (SELECT min(r.res_type) FROM resource r WHERE r.res_type > t.res_type) FROM t WHERE t.res_type IS NOT NULL
+)
+SELECT res_type FROM t WHERE res_type IS NOT NULL`
+
 // Current selects the current, non-deleted versions of typ with ids after
 // after, in id order: the walk of an online rebuild. It starts from the
 // resource table, whose primary key gives the order, and joins the one

@@ -86,24 +86,23 @@ func (t *tx) swapState(st store.IndexState) (store.IndexState, error) {
 	return next, nil
 }
 
-// TypeCounts implements store.Reindexer.
-func (s *Store) TypeCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.read.QueryContext(ctx, "SELECT res_type, count(*) FROM resource WHERE deleted = 0 GROUP BY res_type")
+// Types implements store.Reindexer.
+func (s *Store) Types(ctx context.Context) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, sqlbuild.TypesSQL)
 	if err != nil {
-		return nil, fhir.Wrap(fhir.Internal, err, "count by type")
+		return nil, fhir.Wrap(fhir.Internal, err, "types")
 	}
 	defer rows.Close()
-	out := map[string]int64{}
+	var out []string
 	for rows.Next() {
 		var typ string
-		var n int64
-		if err := rows.Scan(&typ, &n); err != nil {
-			return nil, fhir.Wrap(fhir.Internal, err, "count by type")
+		if err := rows.Scan(&typ); err != nil {
+			return nil, fhir.Wrap(fhir.Internal, err, "types")
 		}
-		out[typ] = n
+		out = append(out, typ)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fhir.Wrap(fhir.Internal, err, "count by type")
+		return nil, fhir.Wrap(fhir.Internal, err, "types")
 	}
 	return out, nil
 }

@@ -43,7 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"FindIndexReplaced", testFindIndexReplaced},
 		{"TypedIndex", testTypedIndex},
 		{"IndexState", testIndexState},
-		{"CurrentAndCounts", testCurrentAndCounts},
+		{"CurrentAndTypes", testCurrentAndTypes},
 		{"Reindex", testReindex},
 		{"ReindexConcurrentPuts", testReindexConcurrentPuts},
 		{"History", testHistory},
