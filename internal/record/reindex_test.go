@@ -592,3 +592,28 @@ func TestReindexResume(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCheckIndexed is the cost every search pays once the index is
+// complete: it must stay negligible.
+func BenchmarkCheckIndexed(b *testing.B) {
+	st, err := sqlite.Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	svc := service(st, index.All)
+	wait, err := svc.StartReindex(context.Background(), record.ReindexOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	wait()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := svc.CheckIndexed(context.Background(), "Observation", "Patient"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
