@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sharedcare/sharedcare/internal/fhirdef"
-	"github.com/sharedcare/sharedcare/internal/index"
 	"github.com/sharedcare/sharedcare/internal/record"
 	"github.com/sharedcare/sharedcare/internal/rest"
 	"github.com/sharedcare/sharedcare/internal/store"
@@ -119,20 +118,27 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	if err != nil {
 		return err
 	}
-	switch c.searchIndex {
-	case "conditional":
-		svc.IndexScope = index.Conditional
-	case "all", "":
-		svc.IndexScope = index.All
-	default:
-		return fmt.Errorf("--search-index must be conditional or all, not %q", c.searchIndex)
+	if svc.IndexScope, err = parseScope(c.searchIndex); err != nil {
+		return err
 	}
+	// Types indexed by another server version or setting are rebuilt in
+	// the background; the wait comes before the store closes.
+	rctx, stopReindex := context.WithCancel(ctx)
+	waitReindex, err := startReindex(rctx, svc, log)
+	if err != nil {
+		stopReindex()
+		return fmt.Errorf("search index: %w", err)
+	}
+	defer func() {
+		stopReindex()
+		waitReindex()
+	}()
 	where := c.data
 	if c.db != "" {
 		where = "postgres"
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), rest.NewIndexCollector(svc))
 	api := rest.New(svc, "/fhir", log)
 	api.BaseURL = c.baseURL
 	api.MaxBody = c.maxBody

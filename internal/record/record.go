@@ -41,6 +41,8 @@ type Service struct {
 	// sets index.All, which search needs; index.Conditional (identifiers
 	// and compartments only) is for bulk loads that reindex afterwards.
 	IndexScope index.Scope
+
+	ix indexTracker // how far the search index is built: reindex.go
 }
 
 // New returns a Service over st.
@@ -564,7 +566,7 @@ func (s *Service) prepare(obj fhir.Object, id string) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix, pk := index.Compute(obj, id, s.IndexScope)
+	ix, pk := index.ComputeStored(obj, id, s.IndexScope)
 	return &prepared{body: p, index: ix, patientKey: pk}, nil
 }
 

@@ -82,6 +82,9 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	case len(q.Types) > 0:
 		sq.Types = q.Types
 	}
+	if err := s.checkIndexed(ctx, q, sq.Types); err != nil {
+		return nil, err
+	}
 	if req.Compartment != "" && len(sq.Types) > 0 {
 		for _, t := range sq.Types {
 			if len(fhirdef.PatientCompartmentParams(t)) == 0 && t != "Patient" {

@@ -68,6 +68,13 @@ type client struct {
 
 func newClient(t *testing.T, st store.Store) *client {
 	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
+	// As serve does: a new database records its index generation, so
+	// searches are not refused as waiting for a rebuild.
+	wait, err := svc.StartReindex(t.Context(), record.ReindexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(wait)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	api := rest.New(svc, "/fhir", log)
 	mux := http.NewServeMux()

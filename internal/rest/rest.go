@@ -59,6 +59,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(p+"/{$}", s.root)
 	mux.HandleFunc(p+"/metadata", s.metadata)
 	mux.HandleFunc(p+"/_history", s.systemHistory)
+	mux.HandleFunc(p+"/"+ReindexStatusOp, s.reindexStatus) // a literal: wins over {type}
 	mux.HandleFunc(p+"/{type}", s.typeLevel)
 	mux.HandleFunc(p+"/{type}/_history", s.typeHistory)
 	mux.HandleFunc(p+"/{type}/_search", s.searchPost)

@@ -322,3 +322,64 @@ type Searcher interface {
 	// exist, in no particular order.
 	ReadMany(ctx context.Context, keys []Key) ([]Resource, error)
 }
+
+// IndexState is how far the search index rows of one resource type are
+// built. Generation and Target are generations (internal/index): at most
+// one is set. The rows of every current resource are complete at
+// Generation; while a rebuild is under way Generation is "" and the rows
+// are a mix, those up to Cursor (and every write since the rebuild
+// began) at Target.
+type IndexState struct {
+	Type string
+	// Generation is what the rows of every current resource were built
+	// with; "" when unknown (written before generations were recorded) or
+	// while a rebuild is under way.
+	Generation string
+	// Target is the generation a rebuild under way builds; "" when none.
+	Target string
+	// Cursor is the last id rebuilt toward Target, in id order: a rebuild
+	// resumes after it.
+	Cursor string
+	// Done counts the resources the rebuild has passed; Total is how many
+	// there were when it (re)started, or when the type was last recorded
+	// complete.
+	Done, Total int64
+	// Owner names the process rebuilding (a lease renewed with each
+	// batch, through Updated); "" when none.
+	Owner            string
+	Started, Updated time.Time
+	// Seq numbers the recorded versions of the state, 0 for none: a
+	// change names the Seq it replaces, so two processes cannot both
+	// think they own a rebuild.
+	Seq int64
+}
+
+// Reindexer is implemented by stores that can rebuild index rows in place,
+// online: the index rows of a resource's current version are replaced
+// without a new version, while writes go on.
+type Reindexer interface {
+	// IndexStates returns every recorded state.
+	IndexStates(ctx context.Context) ([]IndexState, error)
+	// SwapIndexStates records each st in place of its type's state
+	// numbered st.Seq (0: none recorded yet), all in one transaction, and
+	// returns them with their new Seq; ErrConflict, and nothing recorded,
+	// if any type's recorded state is no longer the one named.
+	SwapIndexStates(ctx context.Context, sts []IndexState) ([]IndexState, error)
+	// Types returns, sorted, the resource types that have resources
+	// (perhaps only deleted ones): one index probe per type, where a count
+	// would read every row, so it stays cheap at start on a large database.
+	Types(ctx context.Context) ([]string, error)
+	// Current returns at most limit current, non-deleted resources of typ
+	// whose id is greater than after, in id order.
+	Current(ctx context.Context, typ, after string, limit int) ([]Resource, error)
+	// Reindex replaces, in one write transaction, the index rows of each
+	// resource in ws, and its PatientKey on the current row and version,
+	// with those of w; no version is added. Resource.Version is the version
+	// the rows were computed from: a resource whose current version is
+	// another (written or deleted since it was read) is skipped, as that
+	// write indexed it. st is swapped in the same transaction, as by
+	// SwapIndexStates, so progress and rows commit together; on ErrConflict
+	// nothing is kept. It returns how many resources were rewritten and
+	// the recorded state.
+	Reindex(ctx context.Context, ws []Write, st IndexState) (int, IndexState, error)
+}
