@@ -141,8 +141,9 @@ const (
 	// planner lands: identifier tokens (conditional interactions) and the
 	// Patient compartment (the patient key). A few rows per resource.
 	Conditional Scope = iota
-	// All extracts every R4 search parameter: about 15 rows per resource,
-	// and about a quarter of the write throughput on this machine; it is
+	// All extracts every R4 search parameter and the _text and _content
+	// rows: about 15 rows per resource on Synthea (two of them text), and
+	// most of the cost of a write (see docs/PERFORMANCE.md); it is
 	// switched on with the search planner that reads those rows.
 	All
 )
