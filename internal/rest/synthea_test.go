@@ -43,7 +43,9 @@ const (
 // every stored reference must point at a created resource (no urn:uuid or
 // conditional reference may survive), sampled references must have been
 // rewritten to the right target, and the number of distinct resources
-// created per type must match the set's stats file.
+// created per type must match the set's stats file. Then searches on the
+// loaded store are checked against counts worked out from the raw bundles
+// (checkSyntheaSearches).
 func TestSyntheaLoads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads ~240,000 Synthea resources per backend; skipped in -short mode")
@@ -57,6 +59,14 @@ func TestSyntheaLoads(t *testing.T) {
 				loadSyntheaSet(t, c.with(t), set.name, set.first)
 			})
 		}
+		// The searches run on the store just loaded: loading takes minutes
+		// per backend, so it is done once for both.
+		if t.Failed() {
+			return
+		}
+		t.Run("search", func(t *testing.T) {
+			checkSyntheaSearches(t, c.with(t))
+		})
 	})
 }
 
