@@ -67,6 +67,16 @@ type client struct {
 }
 
 func newClient(t *testing.T, st store.Store) *client {
+	h, svc := newHandler(st)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &client{t: t, srv: srv, st: st, svc: svc, base: srv.URL + "/fhir"}
+}
+
+// newHandler is the server as the tests and benchmarks see it: the record
+// service over st behind the API at /fhir and its middleware, logging
+// nowhere.
+func newHandler(st store.Store) (http.Handler, *record.Service) {
 	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
 	// As serve does: a new database records its index generation, so
 	// searches are not refused as waiting for a rebuild.
@@ -80,9 +90,7 @@ func newClient(t *testing.T, st store.Store) *client {
 	mux := http.NewServeMux()
 	mux.Handle("/fhir", api.Handler())
 	mux.Handle("/fhir/", api.Handler())
-	srv := httptest.NewServer(rest.Observe(mux, log, nil, "/fhir"))
-	t.Cleanup(srv.Close)
-	return &client{t: t, srv: srv, st: st, svc: svc, base: srv.URL + "/fhir"}
+	return rest.Observe(mux, log, nil, "/fhir"), svc
 }
 
 // with returns a copy of c that reports to t (for subtests).

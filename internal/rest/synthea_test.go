@@ -43,7 +43,9 @@ const (
 // every stored reference must point at a created resource (no urn:uuid or
 // conditional reference may survive), sampled references must have been
 // rewritten to the right target, and the number of distinct resources
-// created per type must match the set's stats file.
+// created per type must match the set's stats file. Then searches on the
+// loaded store are checked against counts worked out from the raw bundles
+// (checkSyntheaSearches).
 func TestSyntheaLoads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads ~240,000 Synthea resources per backend; skipped in -short mode")
@@ -52,16 +54,33 @@ func TestSyntheaLoads(t *testing.T) {
 		t.Skipf("Synthea sets not found at %s (see ../shared/conformance/README.md): %v", syntheaDir, err)
 	}
 	forEachBackend(t, func(t *testing.T, c *client) {
-		t.Run("hiv-r4", func(t *testing.T) {
-			loadSyntheaSet(t, c.with(t), "hiv-r4", func(name string) bool {
-				base := path.Base(name)
-				return strings.HasPrefix(base, "hospitalInformation") || strings.HasPrefix(base, "practitionerInformation")
+		for _, set := range syntheaSets {
+			t.Run(set.name, func(t *testing.T) {
+				loadSyntheaSet(t, c.with(t), set.name, set.first)
 			})
-		})
-		t.Run("gsd-r4", func(t *testing.T) {
-			loadSyntheaSet(t, c.with(t), "gsd-r4", nil)
+		}
+		// The searches run on the store just loaded: loading takes minutes
+		// per backend, so it is done once for both.
+		if t.Failed() {
+			return
+		}
+		t.Run("search", func(t *testing.T) {
+			checkSyntheaSearches(t, c.with(t))
 		})
 	})
+}
+
+// syntheaSets are the sets in load order; first picks the bundles of a set
+// that must be in before the others.
+var syntheaSets = []struct {
+	name  string
+	first func(name string) bool
+}{
+	{"hiv-r4", func(name string) bool {
+		base := path.Base(name)
+		return strings.HasPrefix(base, "hospitalInformation") || strings.HasPrefix(base, "practitionerInformation")
+	}},
+	{"gsd-r4", nil},
 }
 
 // synBundle is what the test reads of a source Bundle.
@@ -118,8 +137,9 @@ type synSet struct {
 	bundles   int
 	errors    atomic.Int32
 	cancel    context.CancelFunc
-	t         *testing.T
+	t         testing.TB
 	resources atomic.Int64
+	elapsed   time.Duration // time to post every bundle
 }
 
 func (s *synSet) fail(format string, args ...any) {
@@ -132,9 +152,11 @@ func (s *synSet) fail(format string, args ...any) {
 	}
 }
 
-func loadSyntheaSet(t *testing.T, c *client, set string, first func(name string) bool) {
+// postSyntheaSet posts every bundle of a set to base (the ones first
+// picks before the others) and returns what was sent and created. The
+// search benchmark loads its database with it too.
+func postSyntheaSet(t testing.TB, base, set string, first func(name string) bool) *synSet {
 	archive := filepath.Join(syntheaDir, set+".tar.gz")
-	want := readSyntheaStats(t, filepath.Join(syntheaDir, set+".stats.txt"))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 10 * time.Minute}
@@ -148,20 +170,31 @@ func loadSyntheaSet(t *testing.T, c *client, set string, first func(name string)
 	if first != nil {
 		// The batches of shared resources must be in before any patient
 		// transaction refers to them conditionally.
-		streamSynthea(ctx, t, s, hc, c.base, archive, first, 2)
+		streamSynthea(ctx, t, s, hc, base, archive, first, 2)
 		if t.Failed() {
 			t.FailNow()
 		}
 		t.Logf("%s: loaded the %d batch bundles first (%d resources) in %v", set, s.bundles, s.resources.Load(), time.Since(start).Round(time.Millisecond))
 	}
 	rest := func(name string) bool { return first == nil || !first(name) }
-	streamSynthea(ctx, t, s, hc, c.base, archive, rest, syntheaPostWorkers)
-	elapsed := time.Since(start)
+	streamSynthea(ctx, t, s, hc, base, archive, rest, syntheaPostWorkers)
+	s.elapsed = time.Since(start)
 	if t.Failed() {
 		t.FailNow()
 	}
 	n := s.resources.Load()
-	t.Logf("%s: loaded %d bundles, %d resources in %v: %.0f resources/s", set, s.bundles, n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	t.Logf("%s: loaded %d bundles, %d resources in %v: %.0f resources/s", set, s.bundles, n, s.elapsed.Round(time.Millisecond), float64(n)/s.elapsed.Seconds())
+	return s
+}
+
+func loadSyntheaSet(t *testing.T, c *client, set string, first func(name string) bool) {
+	want := readSyntheaStats(t, filepath.Join(syntheaDir, set+".stats.txt"))
+	s := postSyntheaSet(t, c.base, set, first)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	s.cancel = cancel
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 10 * time.Minute}
+	defer hc.CloseIdleConnections()
 
 	// What was read from the archive matches the stats file.
 	for typ, w := range want {
@@ -212,7 +245,7 @@ func loadSyntheaSet(t *testing.T, c *client, set string, first func(name string)
 	// Read every resource back; check each reference it holds points at a
 	// resource this set created (or stays contained/absolute), and compare
 	// the sampled resources' references with what was sent.
-	start = time.Now()
+	start := time.Now()
 	samples := make(map[string]*refSample, len(s.samples))
 	for i := range s.samples {
 		samples[s.samples[i].loc] = &s.samples[i]
@@ -365,18 +398,7 @@ func loadSyntheaSet(t *testing.T, c *client, set string, first func(name string)
 
 // streamSynthea posts the archive's bundles whose names pass pick, with
 // workers bundles in flight, reading the archive as a stream.
-func streamSynthea(ctx context.Context, t *testing.T, s *synSet, hc *http.Client, base, archive string, pick func(string) bool, workers int) {
-	f, err := os.Open(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		t.Fatalf("%s: %v", archive, err)
-	}
-	tr := tar.NewReader(zr)
-
+func streamSynthea(ctx context.Context, t testing.TB, s *synSet, hc *http.Client, base, archive string, pick func(string) bool, workers int) {
 	type job struct {
 		name string
 		body []byte
@@ -394,34 +416,51 @@ func streamSynthea(ctx context.Context, t *testing.T, s *synSet, hc *http.Client
 			}
 		}()
 	}
-	var readErr error
+	err := eachSyntheaFile(ctx, archive, pick, func(name string, body []byte) {
+		select {
+		case jobs <- job{name, body}:
+		case <-ctx.Done():
+		}
+	})
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eachSyntheaFile calls f with the name and contents of each JSON file of
+// a Synthea archive whose name passes pick (nil: all), in archive order,
+// reading the archive as a stream; it stops early when ctx ends.
+func eachSyntheaFile(ctx context.Context, archive string, pick func(string) bool, f func(name string, body []byte)) error {
+	fh, err := os.Open(archive)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	zr, err := gzip.NewReader(bufio.NewReaderSize(fh, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%s: %v", archive, err)
+	}
+	tr := tar.NewReader(zr)
 	for ctx.Err() == nil {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			readErr = err
-			break
+			return fmt.Errorf("%s: %v", archive, err)
 		}
-		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".json") || !pick(h.Name) {
+		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".json") || (pick != nil && !pick(h.Name)) {
 			continue
 		}
 		b, err := io.ReadAll(tr)
 		if err != nil {
-			readErr = err
-			break
+			return fmt.Errorf("%s: %v", archive, err)
 		}
-		select {
-		case jobs <- job{h.Name, b}:
-		case <-ctx.Done():
-		}
+		f(h.Name, b)
 	}
-	close(jobs)
-	wg.Wait()
-	if readErr != nil {
-		t.Fatalf("%s: %v", archive, readErr)
-	}
+	return nil
 }
 
 // postSynthea sends one bundle unchanged to the base and records what it
