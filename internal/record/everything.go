@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/url"
+	"strings"
 
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/index"
@@ -18,7 +19,8 @@ import (
 // resources with a clinical date outside them are left out), _count and
 // _page.
 func (s *Service) Everything(ctx context.Context, id string, params url.Values) (*SearchResult, error) {
-	if _, err := s.Read(ctx, "Patient", id); err != nil {
+	patient, err := s.Read(ctx, "Patient", id)
+	if err != nil {
 		return nil, err
 	}
 	sp := url.Values{}
@@ -59,6 +61,17 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values) 
 	if err != nil {
 		return nil, err
 	}
+	// The Patient opens the first page, wherever its type sorts.
+	ms := res.Matches[:0]
+	for _, r := range res.Matches {
+		if r.Type != "Patient" || r.ID != id {
+			ms = append(ms, r)
+		}
+	}
+	res.Matches = ms
+	if params.Get("_page") == "" && typeWanted(params, "Patient") {
+		res.Matches = append([]store.Resource{*patient}, res.Matches...)
+	}
 	keys := make([]store.Key, len(res.Matches))
 	for i, r := range res.Matches {
 		keys[i] = store.Key{Type: r.Type, ID: r.ID}
@@ -75,4 +88,20 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values) 
 		}
 	}
 	return res, nil
+}
+
+// typeWanted says whether _type (absent: every type) lets typ through.
+func typeWanted(params url.Values, typ string) bool {
+	vs := params["_type"]
+	if len(vs) == 0 {
+		return true
+	}
+	for _, v := range vs {
+		for _, t := range strings.Split(v, ",") {
+			if t == typ {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -67,7 +67,7 @@ type client struct {
 }
 
 func newClient(t *testing.T, st store.Store) *client {
-	h, svc := newHandler(st)
+	h, svc := newHandler(t, st)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &client{t: t, srv: srv, st: st, svc: svc, base: srv.URL + "/fhir"}
@@ -76,7 +76,7 @@ func newClient(t *testing.T, st store.Store) *client {
 // newHandler is the server as the tests and benchmarks see it: the record
 // service over st behind the API at /fhir and its middleware, logging
 // nowhere.
-func newHandler(st store.Store) (http.Handler, *record.Service) {
+func newHandler(t testing.TB, st store.Store) (http.Handler, *record.Service) {
 	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
 	// As serve does: a new database records its index generation, so
 	// searches are not refused as waiting for a rebuild.

@@ -95,7 +95,7 @@ func benchDB(b *testing.B, dir string) (*sqlite.Store, benchInfo) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, _ := newHandler(st)
+	h, _ := newHandler(b, st)
 	srv := httptest.NewServer(h)
 	start := time.Now()
 	for _, set := range syntheaSets {
@@ -218,7 +218,7 @@ func BenchmarkSearchMix(b *testing.B) {
 	}
 	st, info := benchDB(b, dir)
 	defer st.Close()
-	h, _ := newHandler(st)
+	h, _ := newHandler(b, st)
 	pid := benchPatientID(b, h, info.Patient)
 
 	for _, q := range searchMix(info, pid) {
@@ -295,7 +295,7 @@ func TestSearchMixPlans(t *testing.T) {
 
 // sqliteDialect is the SQLite store's: ? placeholders, times as
 // microseconds since the epoch.
-var sqliteDialect = sqlbuild.Dialect{Time: func(t time.Time) any { return t.UnixMicro() }}
+var sqliteDialect = sqlite.SQLDialect()
 
 type planPrinter struct {
 	t  *testing.T
@@ -334,8 +334,17 @@ func (p *planPrinter) statements(query string) []planStatement {
 	if typ != "" {
 		sq.Types = []string{typ}
 	}
+	estimate := func(q *sqlbuild.Query) (int64, error) {
+		var n int64
+		err := p.db.QueryRow(q.String(), q.Args...).Scan(&n)
+		return n, err
+	}
 	if q.Summary == "count" {
-		c, err := sqlbuild.SearchCount(sqliteDialect, sq)
+		plan, err := sqlbuild.Choose(sqliteDialect, sq, false, estimate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := sqlbuild.SearchCount(sqliteDialect, sq, plan)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,7 +354,11 @@ func (p *planPrinter) statements(query string) []planStatement {
 	if q.Count != nil {
 		sq.Limit = *q.Count + 1
 	}
-	page, err := sqlbuild.Search(sqliteDialect, sq)
+	plan, err := sqlbuild.Choose(sqliteDialect, sq, true, estimate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := sqlbuild.Search(sqliteDialect, sq, plan)
 	if err != nil {
 		t.Fatal(err)
 	}

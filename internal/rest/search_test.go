@@ -415,6 +415,9 @@ func TestSearchChangesAndShapes(t *testing.T) {
 		c.outcome(c.do("GET", "/Patient?foo=bar", "", "Prefer", "handling=strict"), http.StatusBadRequest)
 		// $everything: the compartment and what it refers to, nobody else's.
 		r = c.must(http.StatusOK, "GET", "/Patient/p1/$everything", "")
+		if first := entries(r, "match")[0]; first != "Patient/p1" {
+			t.Errorf("$everything starts with %s, not the Patient", first)
+		}
 		if got, want := sorted(entries(r, "match")), []string{"Condition/c1", "Encounter/e1", "Observation/ob1", "Observation/ob2", "Patient/p1", "RiskAssessment/ra1"}; !slices.Equal(got, want) {
 			t.Errorf("$everything matches %v, want %v", got, want)
 		}

@@ -145,3 +145,7 @@ func (s *Store) plan(ctx context.Context, sq store.SearchQuery, ordered bool) (s
 		return n, nil
 	})
 }
+
+// SQLDialect is the SQL dialect of this store, for tools that show the SQL
+// a search runs (query plans).
+func SQLDialect() sqlbuild.Dialect { return dialect }
