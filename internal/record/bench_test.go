@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sharedcare/sharedcare/internal/fhirdef"
+	"github.com/sharedcare/sharedcare/internal/index"
 	"github.com/sharedcare/sharedcare/internal/record"
 	"github.com/sharedcare/sharedcare/internal/store"
 	"github.com/sharedcare/sharedcare/internal/store/postgres"
@@ -25,23 +26,35 @@ import (
 //	go test -run XXX -bench . -benchtime 5s -count 6 ./internal/record/ | tee new.txt
 //	benchstat new.txt
 
+// benchStores runs f on each store, under each index scope: all (every
+// search parameter, the default) and conditional (identifiers and
+// compartments, for bulk loads).
 func benchStores(b *testing.B, f func(b *testing.B, svc *record.Service)) {
-	b.Run("sqlite", func(b *testing.B) {
-		st, err := sqlite.Open(context.Background(), b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer st.Close()
-		f(b, record.New(st, validate.Resource, fhirdef.IsResourceType))
-	})
-	b.Run("postgres", func(b *testing.B) {
-		st, err := postgres.Open(context.Background(), postgres.TestURL(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer st.Close()
-		f(b, record.New(st, validate.Resource, fhirdef.IsResourceType))
-	})
+	for _, sc := range []struct {
+		name  string
+		scope index.Scope
+	}{{"all", index.All}, {"conditional", index.Conditional}} {
+		b.Run("sqlite/"+sc.name, func(b *testing.B) {
+			st, err := sqlite.Open(context.Background(), b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
+			svc.IndexScope = sc.scope
+			f(b, svc)
+		})
+		b.Run("postgres/"+sc.name, func(b *testing.B) {
+			st, err := postgres.Open(context.Background(), postgres.TestURL(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
+			svc.IndexScope = sc.scope
+			f(b, svc)
+		})
+	}
 }
 
 const benchObservation = `{"resourceType":"Observation","status":"final",
