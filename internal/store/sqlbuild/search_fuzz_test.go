@@ -41,10 +41,16 @@ func FuzzPlan(f *testing.F) {
 		} else {
 			sq.Types = q.Types
 		}
-		d := sqlbuild.Dialect{Time: func(tm time.Time) any { return tm.UnixMicro() }}
+		d := sqlbuild.Dialect{Time: func(tm time.Time) any { return tm.UnixMicro() }, NoIndex: "+"}
 		plans := []sqlbuild.Plan{{Driver: sqlbuild.DriveScan}}
 		for i := range sq.Clauses {
-			plans = append(plans, sqlbuild.Plan{Driver: i})
+			var others []int
+			for j := range sq.Clauses {
+				if j != i {
+					others = append(others, j)
+				}
+			}
+			plans = append(plans, sqlbuild.Plan{Driver: i}, sqlbuild.Plan{Driver: i, Materialize: true, Sets: others})
 		}
 		for _, p := range plans {
 			sql, err := sqlbuild.Search(d, sq, p)
@@ -52,6 +58,9 @@ func FuzzPlan(f *testing.F) {
 				continue
 			}
 			checkBalanced(t, sql.String())
+			if c, err := sqlbuild.SearchCount(d, sq, p); err == nil {
+				checkBalanced(t, c.String())
+			}
 			if n := strings.Count(sql.String(), "?"); n != len(sql.Args) {
 				t.Fatalf("%d placeholders, %d arguments in %s", n, len(sql.Args), sql)
 			}
