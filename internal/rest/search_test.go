@@ -354,6 +354,23 @@ func TestSearchPaging(t *testing.T) {
 		if len(seen) != 6 || len(slices.Compact(sorted(seen))) != 6 {
 			t.Errorf("unsorted pages: %v", seen)
 		}
+		// The same with one condition (its ids cut to the page in the
+		// index), forward and back.
+		seen = nil
+		path = "/Observation?status=final,amended,preliminary&_count=2"
+		var last *response
+		for path != "" {
+			last = c.must(http.StatusOK, "GET", path, "")
+			seen = append(seen, entries(last, "match")...)
+			path = link(c, last, "next")
+		}
+		if len(seen) != 6 || len(slices.Compact(sorted(seen))) != 6 || !slices.IsSorted(seen) {
+			t.Errorf("pages of one condition: %v", seen)
+		}
+		back = c.must(http.StatusOK, "GET", link(c, last, "previous"), "")
+		if got := entries(back, "match"); !slices.Equal(got, seen[2:4]) {
+			t.Errorf("previous page of one condition: %v, want %v", got, seen[2:4])
+		}
 
 		// Totals.
 		r := c.must(http.StatusOK, "GET", "/Observation?_total=accurate&_count=1", "")

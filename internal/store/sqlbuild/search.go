@@ -169,6 +169,18 @@ func (b *planner) driver(sq store.SearchQuery, byID bool) error {
 			q.S(" WHERE (d.res_type" + op).A(c.Type).S(" OR (d.res_type = ").A(c.Type).S(" AND d.res_id" + op).A(c.ID).S("))")
 		}
 	}
+	if b.plan.PushLimit && byID {
+		dir := ""
+		if sq.Backward {
+			dir = " DESC"
+		}
+		if one {
+			q.S(" ORDER BY d.res_id" + dir)
+		} else {
+			q.S(" ORDER BY d.res_type" + dir + ", d.res_id" + dir)
+		}
+		q.S(" LIMIT ").A(clamp(sq.Limit))
+	}
 	q.S(") m")
 	return nil
 }
@@ -488,6 +500,10 @@ type Plan struct {
 	// tested by membership in their id set, computed once from the index;
 	// the rest are probed per resource.
 	Sets []int
+	// PushLimit cuts the materialised driver to the page itself: when it is
+	// the only condition and the order is by id, the page is its first
+	// ids, found from the index with a bounded sort.
+	PushLimit bool
 }
 
 func (p Plan) set(i int) bool {
@@ -509,6 +525,13 @@ const (
 // order costs well under a microsecond each); above it, when all are, the
 // first page is found faster by walking the resource table.
 const EstimateCap = 10000
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // drivable says whether c's matches can be listed from an index: not for
 // negations, nor _lastUpdated (which only the resource table holds).
@@ -585,10 +608,11 @@ func choose(d Dialect, sq store.SearchQuery, ordered bool, estimate func(*Query)
 			best, bestN = cand, n
 		}
 	}
-	if bestN >= EstimateCap && ordered && len(sq.Sort) == 0 {
+	alone := len(sq.Clauses)+btoi(sq.Compartment != "") == 1 && sq.Care == nil
+	if bestN >= EstimateCap && ordered && len(sq.Sort) == 0 && !alone {
 		return Plan{Driver: DriveScan}, cands, nil
 	}
-	p := Plan{Driver: best, Materialize: true}
+	p := Plan{Driver: best, Materialize: true, PushLimit: alone && ordered && len(sq.Sort) == 0}
 	for ci, cand := range cands {
 		if cand != best && counts[ci] < EstimateCap {
 			p.Sets = append(p.Sets, cand)
