@@ -152,10 +152,15 @@ func (b *planner) driver(sq store.SearchQuery, byID bool) error {
 		q.S("d.res_type, d.res_id")
 	}
 	q.S(" FROM (")
-	if b.plan.Driver == DriveCompartment {
+	switch {
+	case b.plan.Driver == DriveCompartment:
 		b.compartment(sq)
-	} else if err := b.ids(sq.Clauses[b.plan.Driver], sq.Types); err != nil {
-		return err
+	case b.plan.PushLimit && byID && one && exactTokens(sq.Clauses[b.plan.Driver]):
+		b.tokenStreams(sq)
+	default:
+		if err := b.ids(sq.Clauses[b.plan.Driver], sq.Types); err != nil {
+			return err
+		}
 	}
 	q.S(") d")
 	if c := sq.Cursor; c != nil && byID {
@@ -183,6 +188,49 @@ func (b *planner) driver(sq store.SearchQuery, byID bool) error {
 	}
 	q.S(") m")
 	return nil
+}
+
+// maxStreams caps the values tokenStreams merges.
+const maxStreams = 32
+
+// exactTokens says c is a plain token clause whose every value names a
+// system and a code: each is then one run of the (res_type, param, code,
+// system, res_id) index, already in id order.
+func exactTokens(c *search.Clause) bool {
+	if c.Has != nil || len(c.Chain) > 0 || c.Modifier != search.ModNone || c.Param.Type != "token" ||
+		c.Param.Code == "_id" || len(c.Values) == 0 || len(c.Values) > maxStreams {
+		return false
+	}
+	for _, v := range c.Values {
+		if v.Token == nil || !v.Token.HasSystem || v.Token.Code == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenStreams writes the first page of ids of an exactTokens driver: the
+// union of each value's own first page, each read in order from the index
+// and stopped at the limit, where reading every match to sort them would
+// cost as much as there are matches.
+func (b *planner) tokenStreams(sq store.SearchQuery) {
+	q := b.q
+	c := sq.Clauses[b.plan.Driver]
+	op, dir := " > ", ""
+	if sq.Backward {
+		op, dir = " < ", " DESC"
+	}
+	for i, v := range c.Values {
+		if i > 0 {
+			q.S(" UNION ")
+		}
+		q.S("SELECT res_id FROM (SELECT res_id FROM idx_token WHERE res_type = ").A(sq.Types[0]).S(" AND param = ").A(c.Param.Code)
+		q.S(" AND code = ").A(v.Token.Code).S(" AND system = ").A(v.Token.System)
+		if cur := sq.Cursor; cur != nil {
+			q.S(" AND res_id" + op).A(cur.ID)
+		}
+		q.S(" ORDER BY res_id" + dir + " LIMIT ").A(clamp(sq.Limit)).S(")")
+	}
 }
 
 // SearchCount counts the matches of sq, run as plan.

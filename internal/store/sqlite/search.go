@@ -10,6 +10,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/search"
 	"github.com/sharedcare/sharedcare/internal/store"
 	"github.com/sharedcare/sharedcare/internal/store/sqlbuild"
 )
@@ -37,6 +38,10 @@ func init() {
 
 // Search implements store.Searcher.
 func (s *Store) Search(ctx context.Context, sq store.SearchQuery) ([]store.SearchHit, error) {
+	sq, err := s.qualify(ctx, sq)
+	if err != nil {
+		return nil, err
+	}
 	plan, err := s.plan(ctx, sq, true)
 	if err != nil {
 		return nil, err
@@ -149,3 +154,59 @@ func (s *Store) plan(ctx context.Context, sq store.SearchQuery, ordered bool) (s
 // SQLDialect is the SQL dialect of this store, for tools that show the SQL
 // a search runs (query plans).
 func SQLDialect() sqlbuild.Dialect { return dialect }
+
+// systemsSQL lists the systems a code has for a token parameter, one index
+// seek per system (a skip scan), where DISTINCT would read every match.
+const systemsSQL = `WITH RECURSIVE s(sys) AS (
+  SELECT MIN(system) FROM idx_token WHERE res_type = ?1 AND param = ?2 AND code = ?3
+  UNION ALL
+  SELECT (SELECT MIN(system) FROM idx_token WHERE res_type = ?1 AND param = ?2 AND code = ?3 AND system > s.sys) FROM s WHERE s.sys IS NOT NULL
+) SELECT sys FROM s WHERE sys IS NOT NULL LIMIT 33`
+
+// qualify rewrites a search whose only condition is a token given without
+// a system ("code=x") into the same search over each system|code pair
+// present, which the planner reads as ordered runs of the index and stops
+// at the page (tokenStreams): the difference between reading 50 index
+// entries and 50,000 on a common code.
+func (s *Store) qualify(ctx context.Context, sq store.SearchQuery) (store.SearchQuery, error) {
+	if len(sq.Clauses) != 1 || len(sq.Types) != 1 || sq.Compartment != "" || len(sq.Sort) > 0 || sq.Care != nil {
+		return sq, nil
+	}
+	c := sq.Clauses[0]
+	if c.Has != nil || len(c.Chain) > 0 || c.Modifier != search.ModNone || c.Param.Type != "token" || c.Param.Code == "_id" {
+		return sq, nil
+	}
+	var vals []search.Value
+	for _, v := range c.Values {
+		if v.Token == nil || v.Token.Code == "" {
+			return sq, nil
+		}
+		if v.Token.HasSystem {
+			vals = append(vals, v)
+			continue
+		}
+		rows, err := s.read.QueryContext(ctx, systemsSQL, sq.Types[0], c.Param.Code, v.Token.Code)
+		if err != nil {
+			return sq, fhir.Wrap(fhir.Internal, err, "search")
+		}
+		for rows.Next() {
+			var sys string
+			if err := rows.Scan(&sys); err != nil {
+				rows.Close()
+				return sq, fhir.Wrap(fhir.Internal, err, "search")
+			}
+			vals = append(vals, search.Value{Raw: v.Raw, Token: &search.Token{System: sys, Code: v.Token.Code, HasSystem: true}})
+		}
+		rows.Close()
+		if len(vals) > 32 {
+			return sq, nil // too many systems to merge: leave it to the sort
+		}
+	}
+	if len(vals) == 0 {
+		return sq, nil
+	}
+	cc := *c
+	cc.Values = vals
+	sq.Clauses = []*search.Clause{&cc}
+	return sq, nil
+}
