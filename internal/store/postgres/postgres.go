@@ -789,27 +789,7 @@ func (s *Store) Count(ctx context.Context, typ string) (int64, error) {
 
 // History implements store.Reader.
 func (s *Store) History(ctx context.Context, hq store.HistoryQuery) ([]store.Resource, error) {
-	if s.closed.Load() {
-		return nil, store.ErrClosed
-	}
-	q := sqlbuild.History(dialect, hq)
-	rows, err := s.pool.Query(ctx, q.String(), q.Args...)
-	if err != nil {
-		return nil, s.wrap(err, "history")
-	}
-	defer rows.Close()
-	var out []store.Resource
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, s.wrap(err, "history")
-		}
-		out = append(out, *r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(err, "history")
-	}
-	return out, nil
+	return s.resources(ctx, sqlbuild.History(dialect, hq), "history")
 }
 
 // wrap makes a read failure an Internal error, or ErrClosed after Close,

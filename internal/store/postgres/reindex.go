@@ -133,27 +133,7 @@ func (s *Store) Types(ctx context.Context) ([]string, error) {
 
 // Current implements store.Reindexer.
 func (s *Store) Current(ctx context.Context, typ, after string, limit int) ([]store.Resource, error) {
-	if s.closed.Load() {
-		return nil, store.ErrClosed
-	}
-	q := sqlbuild.Current(dialect, typ, after, limit)
-	rows, err := s.pool.Query(ctx, q.String(), q.Args...)
-	if err != nil {
-		return nil, s.wrap(err, "current resources")
-	}
-	defer rows.Close()
-	var out []store.Resource
-	for rows.Next() {
-		r, err := scanRaw(rows)
-		if err != nil {
-			return nil, s.wrap(err, "current resources")
-		}
-		out = append(out, *r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(err, "current resources")
-	}
-	return out, nil
+	return s.resources(ctx, sqlbuild.Current(dialect, typ, after, limit), "current resources")
 }
 
 // Reindex implements store.Reindexer. A batch that meets a deadlock or a

@@ -443,18 +443,11 @@ func (b *planner) probe(c *search.Clause) error {
 		q.S("))")
 		return nil
 	case len(c.Chain) > 0:
-		q.S("EXISTS (SELECT 1 FROM idx_reference x WHERE x.res_type = " + b.t + ".res_type AND x.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "x.param = ").A(c.Param.Code).S(" AND (")
-		for i, sub := range c.Chain {
-			if i > 0 {
-				q.S(" OR ")
-			}
-			q.S("(x.ref_type = ").A(sub.ResourceType).S(" AND x.ref_id IN (")
-			if err := b.ids(sub, []string{sub.ResourceType}); err != nil {
-				return err
-			}
-			q.S("))")
+		q.S("EXISTS (SELECT 1 FROM idx_reference x WHERE x.res_type = " + b.t + ".res_type AND x.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "x.param = ").A(c.Param.Code)
+		if err := b.targets(c, "x."); err != nil {
+			return err
 		}
-		q.S("))")
+		q.S(")")
 		return nil
 	}
 	switch c.Param.Code {
@@ -512,18 +505,9 @@ func (b *planner) probe(c *search.Clause) error {
 	}
 	q.S("EXISTS (SELECT 1 FROM " + table + " x WHERE x.res_type = " + b.t + ".res_type AND x.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "x.param = ").A(code)
 	if !all {
-		q.S(" AND (")
-		for i, v := range c.Values {
-			if i > 0 {
-				q.S(" OR ")
-			}
-			q.S("(")
-			if err := b.value(c, table, v); err != nil {
-				return err
-			}
-			q.S(")")
+		if err := b.values(c, table); err != nil {
+			return err
 		}
-		q.S(")")
 	}
 	q.S(")")
 	return nil
@@ -730,19 +714,7 @@ func (b *planner) ids(c *search.Clause, types []string) error {
 		b.cols("", types)
 		q.S(" FROM idx_reference WHERE param = ").A(c.Param.Code)
 		b.typeFilter("res_type", types)
-		q.S(" AND (")
-		for i, sub := range c.Chain {
-			if i > 0 {
-				q.S(" OR ")
-			}
-			q.S("(ref_type = ").A(sub.ResourceType).S(" AND ref_id IN (")
-			if err := b.ids(sub, []string{sub.ResourceType}); err != nil {
-				return err
-			}
-			q.S("))")
-		}
-		q.S(")")
-		return nil
+		return b.targets(c, "")
 	}
 	switch c.Param.Code {
 	case "_id":
@@ -798,22 +770,51 @@ func (b *planner) ids(c *search.Clause, types []string) error {
 	q.A(code)
 	b.typeFilter("res_type", types)
 	if !all {
-		q.S(" AND (")
-		for i, v := range c.Values {
-			if i > 0 {
-				q.S(" OR ")
-			}
-			q.S("(")
-			if err := b.value(c, table, v); err != nil {
-				return err
-			}
-			q.S(")")
+		if err := b.values(c, table); err != nil {
+			return err
 		}
-		q.S(")")
 	}
 	if negate {
 		q.S(")")
 	}
+	return nil
+}
+
+// values writes " AND (v1 OR v2 ...)": the rows of table that match one
+// of c's values.
+func (b *planner) values(c *search.Clause, table string) error {
+	q := b.q
+	q.S(" AND (")
+	for i, v := range c.Values {
+		if i > 0 {
+			q.S(" OR ")
+		}
+		q.S("(")
+		if err := b.value(c, table, v); err != nil {
+			return err
+		}
+		q.S(")")
+	}
+	q.S(")")
+	return nil
+}
+
+// targets writes " AND (...)": the reference rows (columns prefixed p)
+// that point at a resource matching one of a chain's sub-clauses.
+func (b *planner) targets(c *search.Clause, p string) error {
+	q := b.q
+	q.S(" AND (")
+	for i, sub := range c.Chain {
+		if i > 0 {
+			q.S(" OR ")
+		}
+		q.S("(" + p + "ref_type = ").A(sub.ResourceType).S(" AND " + p + "ref_id IN (")
+		if err := b.ids(sub, []string{sub.ResourceType}); err != nil {
+			return err
+		}
+		q.S("))")
+	}
+	q.S(")")
 	return nil
 }
 

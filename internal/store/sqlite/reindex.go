@@ -109,24 +109,7 @@ func (s *Store) Types(ctx context.Context) ([]string, error) {
 
 // Current implements store.Reindexer.
 func (s *Store) Current(ctx context.Context, typ, after string, limit int) ([]store.Resource, error) {
-	q := sqlbuild.Current(dialect, typ, after, limit)
-	rows, err := s.read.QueryContext(ctx, q.String(), q.Args...)
-	if err != nil {
-		return nil, fhir.Wrap(fhir.Internal, err, "current resources")
-	}
-	defer rows.Close()
-	var out []store.Resource
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fhir.Wrap(fhir.Internal, err, "current resources")
-	}
-	return out, nil
+	return s.resources(ctx, sqlbuild.Current(dialect, typ, after, limit), "current resources")
 }
 
 // Reindex implements store.Reindexer.

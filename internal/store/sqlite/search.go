@@ -118,6 +118,7 @@ func (s *Store) ReadMany(ctx context.Context, keys []store.Key) ([]store.Resourc
 	return s.resources(ctx, sqlbuild.ReadMany(dialect, keys), "read")
 }
 
+// resources runs q, which selects sqlbuild.Columns(), on the read pool.
 func (s *Store) resources(ctx context.Context, q *sqlbuild.Query, what string) ([]store.Resource, error) {
 	rows, err := s.read.QueryContext(ctx, q.String(), q.Args...)
 	if err != nil {

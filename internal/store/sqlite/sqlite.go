@@ -501,24 +501,7 @@ func (s *Store) Count(ctx context.Context, typ string) (int64, error) {
 
 // History implements store.Reader.
 func (s *Store) History(ctx context.Context, hq store.HistoryQuery) ([]store.Resource, error) {
-	q := sqlbuild.History(dialect, hq)
-	rows, err := s.read.QueryContext(ctx, q.String(), q.Args...)
-	if err != nil {
-		return nil, fhir.Wrap(fhir.Internal, err, "history")
-	}
-	defer rows.Close()
-	var out []store.Resource
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fhir.Wrap(fhir.Internal, err, "history")
-	}
-	return out, nil
+	return s.resources(ctx, sqlbuild.History(dialect, hq), "history")
 }
 
 type querier interface {
