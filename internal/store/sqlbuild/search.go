@@ -488,20 +488,12 @@ func (b *planner) probe(c *search.Clause) error {
 		}
 		return nil
 	}
-	table := tableFor(c.Param)
-	if table == "" {
-		return fhir.E(fhir.Invalid, "%s: searching on %s parameters is not supported", c.Name, c.Param.Type)
-	}
-	negate, all, err := polarity(c)
+	table, code, negate, all, err := leaf(c)
 	if err != nil {
 		return err
 	}
 	if negate {
 		q.S("NOT ")
-	}
-	code := c.Param.Code
-	if c.Modifier == search.ModOfType {
-		code += ":of-type"
 	}
 	q.S("EXISTS (SELECT 1 FROM " + table + " x WHERE x.res_type = " + b.t + ".res_type AND x.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "x.param = ").A(code)
 	if !all {
@@ -739,11 +731,7 @@ func (b *planner) ids(c *search.Clause, types []string) error {
 		q.S(")")
 		return nil
 	}
-	table := tableFor(c.Param)
-	if table == "" {
-		return fhir.E(fhir.Invalid, "%s: searching on %s parameters is not supported", c.Name, c.Param.Type)
-	}
-	negate, all, err := polarity(c)
+	table, code, negate, all, err := leaf(c)
 	if err != nil {
 		return err
 	}
@@ -762,12 +750,7 @@ func (b *planner) ids(c *search.Clause, types []string) error {
 	}
 	q.S("SELECT ")
 	b.cols("", types)
-	q.S(" FROM " + table + " WHERE param = ")
-	code := c.Param.Code
-	if c.Modifier == search.ModOfType {
-		code += ":of-type"
-	}
-	q.A(code)
+	q.S(" FROM " + table + " WHERE param = ").A(code)
 	b.typeFilter("res_type", types)
 	if !all {
 		if err := b.values(c, table); err != nil {
@@ -816,6 +799,21 @@ func (b *planner) targets(c *search.Clause, p string) error {
 	}
 	q.S(")")
 	return nil
+}
+
+// leaf is what a leaf clause reads: its index table, the parameter code
+// its rows carry, and its polarity.
+func leaf(c *search.Clause) (table, code string, negate, all bool, err error) {
+	table = tableFor(c.Param)
+	if table == "" {
+		return "", "", false, false, fhir.E(fhir.Invalid, "%s: searching on %s parameters is not supported", c.Name, c.Param.Type)
+	}
+	code = c.Param.Code
+	if c.Modifier == search.ModOfType {
+		code += ":of-type"
+	}
+	negate, all, err = polarity(c)
+	return table, code, negate, all, err
 }
 
 // polarity says whether c selects resources without matching rows
