@@ -473,16 +473,7 @@ func (b *planner) probe(c *search.Clause) error {
 			q.S("EXISTS (SELECT 1 FROM resource z WHERE z.res_type = " + b.t + ".res_type AND z.res_id = " + b.t + ".res_id AND ")
 			col = "z.last_updated"
 		}
-		q.S("(")
-		for i, v := range c.Values {
-			if i > 0 {
-				q.S(" OR ")
-			}
-			q.S("(")
-			b.dateMatch(col, col, v.Prefix, v.Date, true)
-			q.S(")")
-		}
-		q.S(")")
+		b.instants(col, c)
 		if b.t != "r" {
 			q.S(")")
 		}
@@ -1243,17 +1234,25 @@ func (b *planner) lastUpdated(c *search.Clause, types []string) error {
 		}
 		return nil
 	}
-	q.S(" AND (")
+	q.S(" AND ")
+	b.instants("last_updated", c)
+	return nil
+}
+
+// instants writes "(v1 OR v2 ...)" for _lastUpdated's values against col,
+// a stored time.
+func (b *planner) instants(col string, c *search.Clause) {
+	q := b.q
+	q.S("(")
 	for i, v := range c.Values {
 		if i > 0 {
 			q.S(" OR ")
 		}
 		q.S("(")
-		b.dateMatch("last_updated", "last_updated", v.Prefix, v.Date, true)
+		b.dateMatch(col, col, v.Prefix, v.Date, true)
 		q.S(")")
 	}
 	q.S(")")
-	return nil
 }
 
 // sortKey is one ORDER BY expression.
