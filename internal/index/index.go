@@ -148,20 +148,6 @@ const (
 	All
 )
 
-// Extract returns every index row for resource m.
-func Extract(m fhir.Object) store.Index {
-	id, _ := m["id"].(string)
-	ix, _ := Compute(m, id, All)
-	return ix
-}
-
-// PatientKey returns the id of the Patient whose compartment m is in, or "":
-// the first Patient of its compartments (see Compute). A Patient is its own
-// key.
-func PatientKey(m fhir.Object, id string) string {
-	_, pk := Compute(m, id, Conditional)
-	return pk
-}
 
 // Compute returns the index rows of resource m, whose id is id, for the
 // parameters in scope, and its patient key.
