@@ -137,17 +137,16 @@ func EvalErrors() int64 { return evalErrors.Load() }
 type Scope int
 
 const (
-	// Conditional extracts what the data layer needs before the search
-	// planner lands: identifier tokens (conditional interactions) and the
-	// Patient compartment (the patient key). A few rows per resource.
+	// Conditional extracts only identifier tokens and the Patient
+	// compartment (the patient key): a few rows per resource, for bulk
+	// loads that reindex afterwards (--search-index conditional).
 	Conditional Scope = iota
 	// All extracts every R4 search parameter and the _text and _content
 	// rows: about 15 rows per resource on Synthea (two of them text), and
-	// most of the cost of a write (see docs/PERFORMANCE.md); it is
-	// switched on with the search planner that reads those rows.
+	// most of the cost of a write (see docs/PERFORMANCE.md). The default,
+	// as search needs it.
 	All
 )
-
 
 // Compute returns the index rows of resource m, whose id is id, for the
 // parameters in scope, and its patient key.
