@@ -118,6 +118,9 @@ type SearchParameter struct {
 	Modifiers   []string
 	Comparators []string
 	Components  []SearchParamComponent
+	// Custom marks a parameter from a SearchParameter resource given to
+	// the server, not one of R4's.
+	Custom bool
 }
 
 // SearchParamComponent is a part of a composite search parameter.
@@ -468,31 +471,20 @@ func topLevel(resourceType string, keep func(*ElementDef) bool) []string {
 	return out
 }
 
-// SearchParams returns the search parameters of a resource type, those of
-// Resource (and DomainResource when it applies) included, sorted by code.
-// The slice is the caller's; the parameters' own slices are shared.
+// SearchParams returns R4's search parameters of a resource type, those
+// of Resource (and DomainResource when it applies) included, sorted by
+// code. The slice is the caller's; the parameters' own slices are shared.
 func SearchParams(resourceType string) []SearchParameter {
-	if !IsResourceType(resourceType) {
-		return nil
-	}
-	return slices.Clone(get().search[resourceType])
+	return R4Params().SearchParams(resourceType)
 }
 
-// SearchParam returns the search parameter code of a resource type.
+// SearchParam returns R4's search parameter code of a resource type.
 func SearchParam(resourceType, code string) (SearchParameter, bool) {
-	if !IsResourceType(resourceType) {
-		return SearchParameter{}, false
-	}
-	list := get().search[resourceType]
-	i := sort.Search(len(list), func(i int) bool { return list[i].Code >= code })
-	if i < len(list) && list[i].Code == code {
-		return list[i], true
-	}
-	return SearchParameter{}, false
+	return R4Params().SearchParam(resourceType, code)
 }
 
-// AllSearchParams returns every search parameter definition once, in the
-// order of search-parameters.json. The slice is the caller's.
+// AllSearchParams returns every R4 search parameter definition once, in
+// the order of search-parameters.json. The slice is the caller's.
 func AllSearchParams() []SearchParameter { return slices.Clone(get().all) }
 
 // PatientCompartmentParams returns the search parameters that put a resource

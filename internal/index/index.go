@@ -148,15 +148,21 @@ const (
 	All
 )
 
-// Compute returns the index rows of resource m, whose id is id, for the
+// Compute returns the index rows of resource m, whose id is id, for R4's
 // parameters in scope, and its patient key.
 func Compute(m fhir.Object, id string, scope Scope) (store.Index, string) {
-	return compute(m, id, scope, true)
+	return R4().Compute(m, id, scope)
+}
+
+// Compute returns the index rows of resource m, whose id is id, for the
+// parameters of d in scope, and its patient key.
+func (d *Definitions) Compute(m fhir.Object, id string, scope Scope) (store.Index, string) {
+	return d.compute(m, id, scope, true)
 }
 
 // compute is Compute; useKeys false evaluates every parameter, even those
 // whose keys say they have no value (tests check that they do not).
-func compute(m fhir.Object, id string, scope Scope, useKeys bool) (store.Index, string) {
+func (d *Definitions) compute(m fhir.Object, id string, scope Scope, useKeys bool) (store.Index, string) {
 	rt, _ := m["resourceType"].(string)
 	x := &extractor{}
 	if rt == "Patient" && id != "" {
@@ -169,7 +175,7 @@ func compute(m fhir.Object, id string, scope Scope, useKeys bool) (store.Index, 
 	// every expression.
 	var root any = fhirpath.FromResource(map[string]any(m))
 	var vals []fhirpath.Value
-	for _, p := range getPlans()[rt] {
+	for _, p := range d.plansFor(rt) {
 		if scope == Conditional && p.compart == 0 && p.code != "identifier" {
 			continue
 		}

@@ -2,7 +2,6 @@ package index
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/sharedcare/sharedcare/internal/fhirdef"
 	"github.com/sharedcare/sharedcare/internal/fhirpath"
@@ -48,40 +47,34 @@ const maxKeyDepth = 3
 // the server's anyway.
 var fromResourceTable = map[string]bool{"_id": true, "_lastUpdated": true}
 
-var (
-	plansOnce sync.Once
-	plans     map[string][]*param
-)
-
-func getPlans() map[string][]*param {
-	plansOnce.Do(func() {
-		byURL := map[string]fhirdef.SearchParameter{}
-		for _, sp := range fhirdef.AllSearchParams() {
-			byURL[sp.URL] = sp
+// compilePlans compiles the parameters of ps for the types in types (nil:
+// every resource type).
+func compilePlans(ps *fhirdef.Params, types []string) map[string][]*param {
+	if types == nil {
+		types = fhirdef.ResourceTypes()
+	}
+	plans := make(map[string][]*param, len(types))
+	for _, rt := range types {
+		comp := map[string]int{}
+		for i, c := range fhirdef.PatientCompartmentParams(rt) {
+			comp[c] = i + 1
 		}
-		plans = map[string][]*param{}
-		for _, rt := range fhirdef.ResourceTypes() {
-			comp := map[string]int{}
-			for i, c := range fhirdef.PatientCompartmentParams(rt) {
-				comp[c] = i + 1
+		for _, sp := range ps.SearchParams(rt) {
+			if sp.Expression == "" || sp.Type == "special" || fromResourceTable[sp.Code] {
+				continue
 			}
-			for _, sp := range fhirdef.SearchParams(rt) {
-				if sp.Expression == "" || sp.Type == "special" || fromResourceTable[sp.Code] {
-					continue
-				}
-				if p := compile(rt, sp, byURL); p != nil {
-					p.compart = comp[sp.Code]
-					plans[rt] = append(plans[rt], p)
-				}
+			if p := compile(rt, sp, ps); p != nil {
+				p.compart = comp[sp.Code]
+				plans[rt] = append(plans[rt], p)
 			}
 		}
-	})
+	}
 	return plans
 }
 
 // compile makes the plan of search parameter sp for type rt, nil when it
 // has nothing for rt or cannot be compiled.
-func compile(rt string, sp fhirdef.SearchParameter, byURL map[string]fhirdef.SearchParameter) *param {
+func compile(rt string, sp fhirdef.SearchParameter, ps *fhirdef.Params) *param {
 	srcs := forType(sp.Expression, rt)
 	if len(srcs) == 0 {
 		return nil
@@ -93,7 +86,7 @@ func compile(rt string, sp fhirdef.SearchParameter, byURL map[string]fhirdef.Sea
 			return nil
 		}
 		for _, c := range sp.Components {
-			def, found := byURL[c.Definition]
+			def, found := ps.ByURL(c.Definition)
 			cx, err := fhirpath.Compile(c.Expression)
 			if !found || err != nil {
 				return nil

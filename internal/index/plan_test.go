@@ -74,7 +74,7 @@ func TestComponentKeys(t *testing.T) {
 		{"Observation", "combo-code-value-concept", []keyPath{{{"valueCodeableConcept"}}}},
 	} {
 		var p *param
-		for _, q := range getPlans()[tc.rt] {
+		for _, q := range R4().plansFor(tc.rt) {
 			if q.code == tc.code {
 				p = q
 			}
@@ -107,8 +107,8 @@ func TestKeysLoseNothing(t *testing.T) {
 	all = append(all, syntheaResources(t, "gsd-r4.tar.gz", 40)...)
 	for _, m := range all {
 		id, _ := m["id"].(string)
-		fast, pk1 := compute(m, id, All, true)
-		full, pk2 := compute(m, id, All, false)
+		fast, pk1 := R4().compute(m, id, All, true)
+		full, pk2 := R4().compute(m, id, All, false)
 		if pk1 != pk2 || !reflect.DeepEqual(fast, full) {
 			t.Errorf("%s/%s: keys change the rows (-all +keyed):\n%s", m["resourceType"], id, cmp.Diff(full, fast))
 		}

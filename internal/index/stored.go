@@ -14,12 +14,18 @@ import (
 // from its caller and ignores the meta times, and LastUpdated gives the
 // _lastUpdated row from the time the version is written.
 
+// ComputeStored is Compute for a resource stored under id, with R4's
+// parameters.
+func ComputeStored(m fhir.Object, id string, scope Scope) (store.Index, string) {
+	return R4().ComputeStored(m, id, scope)
+}
+
 // ComputeStored is Compute for a resource stored under id: the resource's
 // own id (a client's, ignored on create) and meta.versionId and
 // meta.lastUpdated (a client's, or an earlier version's after a patch) are
 // not read. Add LastUpdated's rows once the time is known. m is not
 // modified.
-func ComputeStored(m fhir.Object, id string, scope Scope) (store.Index, string) {
+func (d *Definitions) ComputeStored(m fhir.Object, id string, scope Scope) (store.Index, string) {
 	c := make(fhir.Object, len(m))
 	for k, v := range m {
 		c[k] = v
@@ -38,5 +44,5 @@ func ComputeStored(m fhir.Object, id string, scope Scope) (store.Index, string) 
 			c["meta"] = rest
 		}
 	}
-	return Compute(c, id, scope)
+	return d.Compute(c, id, scope)
 }

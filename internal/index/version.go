@@ -29,10 +29,22 @@ const ExtractVersion = 2
 // for the type is all this file needs.
 
 // Generation returns a short, stable name for the rows Compute writes under
-// scope for every resource type: a change to any type's generation changes
-// it. It is what status reports show; the store keeps TypeGeneration.
-func Generation(scope Scope) string {
-	gens := Generations(scope)
+// scope with R4's parameters for every resource type.
+func Generation(scope Scope) string { return R4().Generation(scope) }
+
+// TypeGeneration returns the generation of rt's rows under scope with R4's
+// parameters, or "" for a name that is not a resource type.
+func TypeGeneration(scope Scope, rt string) string { return R4().Generations(scope)[rt] }
+
+// Generations returns the generation of every resource type under scope
+// with R4's parameters. The map is shared: do not modify it.
+func Generations(scope Scope) map[string]string { return R4().Generations(scope) }
+
+// Generation returns a short, stable name for the rows d's Compute writes
+// under scope for every resource type: a change to any type's generation
+// changes it. It is what status reports show; the store keeps each type's.
+func (d *Definitions) Generation(scope Scope) string {
+	gens := d.Generations(scope)
 	types := make([]string, 0, len(gens))
 	for t := range gens {
 		types = append(types, t)
@@ -45,60 +57,92 @@ func Generation(scope Scope) string {
 	return name(scope, h.Sum(nil))
 }
 
-// TypeGeneration returns the generation of rt's rows under scope, or "" for
-// a name that is not a resource type.
-func TypeGeneration(scope Scope, rt string) string {
-	return Generations(scope)[rt]
-}
-
 // Generations returns the generation of every resource type under scope.
 // The map is shared: do not modify it.
-func Generations(scope Scope) map[string]string {
+func (d *Definitions) Generations(scope Scope) map[string]string {
+	return d.versions(scope).gens
+}
+
+// Serves reports whether the rows of rt built at generation built (by
+// this process's definitions, now or earlier) answer the parameters codes
+// as d's would: each was evaluated the same way there. It is what lets
+// a type stay searchable by its other parameters while it is reindexed
+// for a new one. An unknown generation serves nothing.
+func (d *Definitions) Serves(scope Scope, rt, built string, codes []string) bool {
+	v, ok := known.Load(built)
+	if !ok || built == "" {
+		return false
+	}
+	old := v.(map[string]string)
+	now := d.versions(scope).sigs[rt]
+	for _, c := range codes {
+		if fromResourceTable[c] {
+			continue
+		}
+		if sig, ok := now[c]; !ok || old[c] != sig {
+			return false
+		}
+	}
+	return true
+}
+
+// versions are the generations of a Definitions under one scope.
+type versions struct {
+	gens map[string]string            // by type
+	sigs map[string]map[string]string // by type, then parameter code: what decides its rows
+}
+
+func (d *Definitions) versions(scope Scope) *versions {
 	i := 0
 	if scope == All {
 		i = 1
 	}
-	generationsOnce[i].Do(func() {
-		m := map[string]string{}
-		byURL := map[string]fhirdef.SearchParameter{}
-		for _, sp := range fhirdef.AllSearchParams() {
-			byURL[sp.URL] = sp
-		}
+	d.versionsOnce[i].Do(func() {
+		v := &versions{gens: map[string]string{}, sigs: map[string]map[string]string{}}
 		for _, rt := range fhirdef.ResourceTypes() {
-			m[rt] = typeGeneration(scope, rt, fhirdef.SearchParams(rt), fhirdef.PatientCompartmentParams(rt), byURL)
+			g, sigs := typeGeneration(scope, rt, d.params.SearchParams(rt), fhirdef.PatientCompartmentParams(rt), d.params)
+			v.gens[rt], v.sigs[rt] = g, sigs
+			known.LoadOrStore(g, sigs)
 		}
-		generations[i] = m
+		d.vers[i] = v
 	})
-	return generations[i]
+	return d.vers[i]
 }
 
-var (
-	generationsOnce [2]sync.Once
-	generations     [2]map[string]string
-)
+// known maps every type generation this process has computed to its
+// parameters' signatures, for Serves.
+var known sync.Map
 
 // typeGeneration hashes what decides rt's rows: the parameters Compute
 // evaluates under scope (code, type, expression, composite components)
 // and the Patient compartment parameters in order (the first decides the
 // patient key). Parameters are hashed whether or not their expression
 // compiles: the set is what is stable, and a parameter that starts to
-// compile is a change to ExtractVersion's code.
-func typeGeneration(scope Scope, rt string, params []fhirdef.SearchParameter, compart []string, byURL map[string]fhirdef.SearchParameter) string {
+// compile is a change to ExtractVersion's code. It returns each
+// parameter's own signature too.
+func typeGeneration(scope Scope, rt string, params []fhirdef.SearchParameter, compart []string, ps *fhirdef.Params) (string, map[string]string) {
 	h := sha256.New()
-	fmt.Fprintf(h, "extract %d\nscope %s\ntype %s\ncompartment %s\n", ExtractVersion, scopeName(scope), rt, strings.Join(compart, ","))
+	head := fmt.Sprintf("extract %d\nscope %s\ntype %s\ncompartment %s\n", ExtractVersion, scopeName(scope), rt, strings.Join(compart, ","))
+	h.Write([]byte(head))
+	sigs := map[string]string{"_text": head, "_content": head}
 	params = slices.Clone(params)
 	slices.SortFunc(params, func(a, b fhirdef.SearchParameter) int { return strings.Compare(a.Code, b.Code) })
+	var b strings.Builder
 	for _, p := range params {
 		if scope == Conditional && p.Code != "identifier" && !slices.Contains(compart, p.Code) {
 			continue
 		}
-		fmt.Fprintf(h, "param %s\t%s\t%s", p.Code, p.Type, strconv.Quote(p.Expression))
+		b.Reset()
+		fmt.Fprintf(&b, "param %s\t%s\t%s", p.Code, p.Type, strconv.Quote(p.Expression))
 		for _, c := range p.Components {
-			fmt.Fprintf(h, "\t%s=%s:%s", c.Definition, byURL[c.Definition].Type, strconv.Quote(c.Expression))
+			def, _ := ps.ByURL(c.Definition)
+			fmt.Fprintf(&b, "\t%s=%s:%s", c.Definition, def.Type, strconv.Quote(c.Expression))
 		}
-		h.Write([]byte{'\n'})
+		b.WriteByte('\n')
+		h.Write([]byte(b.String()))
+		sigs[p.Code] = head + b.String()
 	}
-	return name(scope, h.Sum(nil))
+	return name(scope, h.Sum(nil)), sigs
 }
 
 // name makes a generation readable in status reports: "1.all.3f9a2b1c0d4e".

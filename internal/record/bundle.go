@@ -86,13 +86,27 @@ func (s *Service) Bundle(ctx context.Context, body []byte, base string) (*Bundle
 			errs[i] = entryError(i, errs[i])
 		}
 	})
-	if typ == "transaction" {
-		if err := errors.Join(errs...); err != nil {
-			return nil, firstError(errs)
-		}
-		return s.transaction(ctx, entries)
+	if typ == "batch" {
+		return s.batch(ctx, entries, errs), nil // each entry is a write of its own (runOne)
 	}
-	return s.batch(ctx, entries, errs), nil
+	if err := errors.Join(errs...); err != nil {
+		return nil, firstError(errs)
+	}
+	s.writing.RLock()
+	res, err := s.transaction(ctx, entries)
+	s.writing.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e != nil && e.typ == "SearchParameter" && e.method != "GET" && e.method != "HEAD" {
+			if err := s.paramsWritten(ctx); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	return res, nil
 }
 
 func firstError(errs []error) error {

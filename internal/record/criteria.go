@@ -1,6 +1,7 @@
 package record
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/sharedcare/sharedcare/internal/fhir"
@@ -14,24 +15,37 @@ import (
 // parameter, or one that shapes results rather than selecting them
 // (_sort, _include, _count...), is an error rather than ignored, because
 // ignoring a criterion would make a conditional update hit the wrong
-// resource.
-func ParseCriteria(typ, query string) (store.Criteria, error) {
-	c := store.Criteria{Type: typ}
-	vals, err := url.ParseQuery(query)
-	if err != nil {
-		return c, fhir.E(fhir.Invalid, "conditional criteria %q are not a valid query: %v", query, err)
-	}
-	q, err := search.Parse(typ, vals, search.Options{Strict: true})
+// resource. For the same reason criteria that need index rows still being
+// rebuilt are refused.
+func (s *Service) ParseCriteria(ctx context.Context, typ, query string) (store.Criteria, error) {
+	c, q, err := s.criteria(typ, query)
 	if err != nil {
 		return c, err
 	}
+	if err := s.checkIndexed(ctx, q, []string{typ}); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// criteria parses conditional criteria without looking at the index.
+func (s *Service) criteria(typ, query string) (store.Criteria, *search.Query, error) {
+	c := store.Criteria{Type: typ}
+	vals, err := url.ParseQuery(query)
+	if err != nil {
+		return c, nil, fhir.E(fhir.Invalid, "conditional criteria %q are not a valid query: %v", query, err)
+	}
+	q, err := search.Parse(typ, vals, search.Options{Strict: true, Params: s.Definitions().Params()})
+	if err != nil {
+		return c, nil, err
+	}
 	if len(q.Clauses) == 0 {
-		return c, fhir.E(fhir.Invalid, "conditional criteria are empty")
+		return c, nil, fhir.E(fhir.Invalid, "conditional criteria are empty")
 	}
 	if len(q.Sort) > 0 || q.Count != nil || q.Total != "" || q.Summary != "" || len(q.Elements) > 0 ||
 		len(q.Include) > 0 || len(q.RevInclude) > 0 || q.Page != "" || q.Contained != "" {
-		return c, fhir.E(fhir.Invalid, "conditional criteria %q may only select resources; leave out _sort, _count, _include and the like", query)
+		return c, nil, fhir.E(fhir.Invalid, "conditional criteria %q may only select resources; leave out _sort, _count, _include and the like", query)
 	}
 	c.Clauses = q.Clauses
-	return c, nil
+	return c, q, nil
 }

@@ -10,7 +10,10 @@ package record
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,7 +45,21 @@ type Service struct {
 	// and compartments only) is for bulk loads that reindex afterwards.
 	IndexScope index.Scope
 
-	ix indexTracker // how far the search index is built: reindex.go
+	// Log receives what happens in the background (default slog.Default()).
+	Log *slog.Logger
+
+	ix      indexTracker // how far the search index is built: reindex.go
+	bg      background   // the background reindex: reindex.go
+	defs    atomic.Pointer[index.Definitions]
+	params  paramState   // custom search parameters: searchparams.go
+	writing sync.RWMutex // held shared by writes from computing rows to commit; a change of definitions takes it
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }
 
 // New returns a Service over st.
@@ -186,6 +203,16 @@ func (s *Service) ConditionalDelete(ctx context.Context, typ, query string) (Res
 }
 
 func (s *Service) runOne(ctx context.Context, e *entry) (Result, error) {
+	res, err := s.runOneLocked(ctx, e)
+	if err == nil && e.typ == "SearchParameter" {
+		err = s.paramsWritten(ctx)
+	}
+	return res, err
+}
+
+func (s *Service) runOneLocked(ctx context.Context, e *entry) (Result, error) {
+	s.writing.RLock()
+	defer s.writing.RUnlock()
 	if e.obj != nil && e.cond == "" || e.method == "POST" {
 		if e.method == "POST" {
 			e.id = NewID()
@@ -274,7 +301,7 @@ func (s *Service) checkTarget(e *entry) error {
 		return fhir.E(fhir.Invalid, "%q is not a valid resource id", e.id)
 	}
 	if e.cond != "" {
-		if _, err := ParseCriteria(e.typ, e.cond); err != nil {
+		if _, _, err := s.criteria(e.typ, e.cond); err != nil {
 			return err
 		}
 	}
@@ -318,6 +345,17 @@ func (s *Service) prepareObject(e *entry, m fhir.Object) error {
 }
 
 func (s *Service) validate(m fhir.Object) error {
+	if err := s.validateShape(m); err != nil {
+		return err
+	}
+	if rt, _ := m["resourceType"].(string); rt == "SearchParameter" {
+		return s.checkSearchParameter(m)
+	}
+	return nil
+}
+
+// validateShape runs the Validator.
+func (s *Service) validateShape(m fhir.Object) error {
 	if s.Validate == nil {
 		return nil
 	}
@@ -407,7 +445,7 @@ func (s *Service) resolveTarget(ctx context.Context, tx store.Tx, e *entry) erro
 // find runs conditional criteria inside the transaction, holding a lock on
 // them so that two requests with the same criteria cannot both create.
 func (s *Service) find(ctx context.Context, tx store.Tx, typ, query string) ([]string, error) {
-	c, err := ParseCriteria(typ, query)
+	c, err := s.ParseCriteria(ctx, typ, query)
 	if err != nil {
 		return nil, err
 	}
@@ -566,7 +604,7 @@ func (s *Service) prepare(obj fhir.Object, id string) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix, pk := index.ComputeStored(obj, id, s.IndexScope)
+	ix, pk := s.Definitions().ComputeStored(obj, id, s.IndexScope)
 	return &prepared{body: p, index: ix, patientKey: pk}, nil
 }
 

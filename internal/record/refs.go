@@ -97,7 +97,7 @@ func (s *Service) resolveRef(ctx context.Context, tx store.Tx, typ, q, ref strin
 	if err := s.CheckType(typ); err != nil {
 		return "", fhir.E(fhir.Invalid, "conditional reference %q: unknown resource type %q", ref, typ)
 	}
-	c, err := ParseCriteria(typ, q)
+	c, err := s.ParseCriteria(ctx, typ, q)
 	if err != nil {
 		return "", err
 	}

@@ -24,8 +24,8 @@ import (
 //
 // The store records, per resource type, the generation (index.Generation)
 // its index rows are complete at. When this server's generation for a type
-// differs (an upgrade that changed extraction, another --search-index, in
-// time a custom SearchParameter), the type's rows are rebuilt while the
+// differs (an upgrade that changed extraction, another --search-index, a
+// custom SearchParameter: searchparams.go), the type's rows are rebuilt while the
 // server runs: a rebuilder walks the type's current resources in id order,
 // batch by batch, recomputes each one's rows from its stored body and
 // replaces them in place (store.Reindexer), recording its cursor with each
@@ -38,7 +38,10 @@ import (
 // Until a type is complete, searches that need its new rows must not run
 // on it, or they would silently miss what is not rebuilt yet: CheckIndexed
 // says so, cheaply (the state is cached in memory), and the search planner
-// calls it before running such a search.
+// calls it before running such a search. Parameters whose definition the
+// rebuild does not change (all but the new one, when a custom parameter is
+// added) answer meanwhile from the rows of the generation the type was
+// complete at (index.Definitions.Serves).
 //
 // Several processes may share a database (replicas, or the reindex
 // command next to a server). The state carries an owner and a lease
@@ -100,8 +103,8 @@ const (
 type TypeIndexStatus struct {
 	Type  string
 	State string // IndexCurrent, IndexRebuilding or IndexPending
-	// Generation is what the type's rows are complete at; "" when unknown
-	// (indexed before generations were recorded) or while a rebuild runs.
+	// Generation is what the type's rows are complete at (while a rebuild
+	// runs, were complete at before it); "" when unknown.
 	Generation string
 	// Want is the generation this server writes and searches need.
 	Want string
@@ -150,15 +153,16 @@ type indexTracker struct {
 // published.
 type indexView struct {
 	scope    index.Scope
-	gens     map[string]string // index.Generations(scope)
+	defs     *index.Definitions
+	gens     map[string]string // defs.Generations(scope)
 	states   map[string]store.IndexState
 	present  map[string]bool // types with resources when first loaded
 	complete bool
 	at       time.Time // when read from the store
 }
 
-func newView(scope index.Scope, states map[string]store.IndexState, present map[string]bool, at time.Time) *indexView {
-	v := &indexView{scope: scope, gens: index.Generations(scope), states: states, present: present, at: at, complete: true}
+func newView(scope index.Scope, defs *index.Definitions, states map[string]store.IndexState, present map[string]bool, at time.Time) *indexView {
+	v := &indexView{scope: scope, defs: defs, gens: defs.Generations(scope), states: states, present: present, at: at, complete: true}
 	for t := range v.gens {
 		if !v.current(t) {
 			v.complete = false
@@ -181,6 +185,11 @@ func (v *indexView) current(typ string) bool {
 	}
 	st, ok := v.states[typ]
 	return ok && isCurrent(st, want)
+}
+
+// fresh reports whether v was made for s's scope and definitions.
+func (v *indexView) fresh(s *Service) bool {
+	return v.scope == s.IndexScope && v.defs == s.Definitions()
 }
 
 func isCurrent(st store.IndexState, want string) bool {
@@ -221,7 +230,18 @@ func (v *indexView) status(typ string, lease time.Duration, now time.Time) TypeI
 // _id, identifier and compartment searches do not, as every generation
 // indexes those. It is cheap: the state is cached in memory.
 func (s *Service) CheckIndexed(ctx context.Context, types ...string) error {
-	if v := s.ix.view.Load(); v != nil && v.complete && v.scope == s.IndexScope {
+	n := needs{}
+	for _, t := range types {
+		n.add([]string{t}, "*")
+	}
+	return s.checkNeeds(ctx, n)
+}
+
+// checkNeeds is CheckIndexed for the parameters need names: a type being
+// rebuilt still answers the parameters its rebuild does not change (one
+// made for a new custom parameter leaves the others alone).
+func (s *Service) checkNeeds(ctx context.Context, need needs) error {
+	if v := s.ix.view.Load(); v != nil && v.complete && v.fresh(s) {
 		return nil
 	}
 	if _, ok := s.Store.(store.Reindexer); !ok {
@@ -233,9 +253,14 @@ func (s *Service) CheckIndexed(ctx context.Context, types ...string) error {
 	}
 	now := time.Now()
 	var msgs []string
-	for _, t := range types {
+	for _, t := range slices.Sorted(mapKeys(need)) {
 		if v.current(t) {
 			continue
+		}
+		if codes := need[t]; !codes["*"] {
+			if st := v.states[t]; v.defs.Serves(v.scope, t, st.Generation, slices.Collect(mapKeys(codes))) {
+				continue
+			}
 		}
 		ts := v.status(t, s.leaseInUse(), now)
 		if ts.State == IndexRebuilding {
@@ -255,7 +280,7 @@ func (s *Service) CheckIndexed(ctx context.Context, types ...string) error {
 
 // ReindexStatus reports how far the search index of each type is built.
 func (s *Service) ReindexStatus(ctx context.Context) (*IndexStatus, error) {
-	out := &IndexStatus{Generation: index.Generation(s.IndexScope), Scope: "conditional"}
+	out := &IndexStatus{Generation: s.Definitions().Generation(s.IndexScope), Scope: "conditional"}
 	if s.IndexScope == index.All {
 		out.Scope = "all"
 	}
@@ -299,10 +324,10 @@ func (s *Service) leaseInUse() time.Duration {
 // and again, at most every refreshEvery, while a type is incomplete.
 func (s *Service) indexView(ctx context.Context) (*indexView, error) {
 	v := s.ix.view.Load()
-	if v != nil && v.scope == s.IndexScope && (v.complete || time.Since(v.at) < refreshEvery) {
+	if v != nil && v.fresh(s) && (v.complete || time.Since(v.at) < refreshEvery) {
 		return v, nil
 	}
-	if v != nil && v.scope == s.IndexScope {
+	if v != nil && v.fresh(s) {
 		// Stale: one caller refreshes, the others go on with what is
 		// cached rather than queue behind it.
 		if !s.ix.mu.TryLock() {
@@ -327,7 +352,7 @@ func (s *Service) loadView(ctx context.Context, fresh bool) (*indexView, error) 
 	old := s.ix.view.Load()
 	var present map[string]bool
 	if old != nil && old.scope == s.IndexScope && !fresh {
-		present = old.present
+		present = old.present // (definitions do not change which types have resources)
 	} else {
 		types, err := rx.Types(ctx)
 		if err != nil {
@@ -350,7 +375,7 @@ func (s *Service) loadView(ctx context.Context, fresh bool) (*indexView, error) 
 			}
 		}
 	}
-	v := newView(s.IndexScope, states, present, time.Now())
+	v := newView(s.IndexScope, s.Definitions(), states, present, time.Now())
 	s.ix.view.Store(v)
 	return v, nil
 }
@@ -360,7 +385,7 @@ func (s *Service) publish(sts ...store.IndexState) {
 	s.ix.mu.Lock()
 	defer s.ix.mu.Unlock()
 	old := s.ix.view.Load()
-	if old == nil || old.scope != s.IndexScope {
+	if old == nil || !old.fresh(s) {
 		return // the next read loads everything
 	}
 	states := make(map[string]store.IndexState, len(old.states)+len(sts))
@@ -372,7 +397,7 @@ func (s *Service) publish(sts ...store.IndexState) {
 			states[st.Type] = st
 		}
 	}
-	s.ix.view.Store(newView(s.IndexScope, states, old.present, old.at))
+	s.ix.view.Store(newView(s.IndexScope, old.defs, states, old.present, old.at))
 }
 
 // me names this rebuilder in the lease: host, process and Service.
@@ -436,6 +461,9 @@ func (s *Service) Reindex(ctx context.Context, o ReindexOptions) error {
 	}
 	o = o.withDefaults()
 	s.ix.lease.Store(int64(o.Lease))
+	if err := s.LoadSearchParameters(ctx); err != nil {
+		return err
+	}
 	return s.rebuildAll(ctx, rx, o)
 }
 
@@ -451,31 +479,92 @@ func (s *Service) StartReindex(ctx context.Context, o ReindexOptions) (wait func
 	}
 	o = o.withDefaults()
 	s.ix.lease.Store(int64(o.Lease))
+	if err := s.LoadSearchParameters(ctx); err != nil {
+		return nil, err
+	}
 	v, err := s.plan(ctx, rx, o)
 	if err != nil {
 		return nil, err
 	}
-	done := make(chan struct{})
-	if v.complete {
-		close(done)
-		return func() { <-done }, nil
+	s.bg.mu.Lock()
+	s.bg.ctx, s.bg.rx, s.bg.o, s.bg.started = ctx, rx, o, true
+	s.bg.mu.Unlock()
+	if !v.complete {
+		s.kickReindex()
 	}
+	return s.bg.wg.Wait, nil
+}
+
+// background is the reindex StartReindex runs, which a change of the
+// search parameters starts again.
+type background struct {
+	mu      sync.Mutex
+	started bool
+	running bool // a loop is at work
+	again   bool // the definitions changed while it was: it goes round once more
+	ctx     context.Context
+	rx      store.Reindexer
+	o       ReindexOptions
+	wg      sync.WaitGroup
+}
+
+// kickReindex makes the background reindex run until every type is
+// current, if StartReindex has started it.
+func (s *Service) kickReindex() {
+	b := &s.bg
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.started || b.ctx.Err() != nil {
+		return
+	}
+	if b.running {
+		b.again = true
+		return
+	}
+	b.running = true
+	b.wg.Add(1)
 	go func() {
-		defer close(done)
-		backoff := time.Second
+		defer b.wg.Done()
 		for {
-			err := s.rebuildAll(ctx, rx, o)
-			if err == nil || ctx.Err() != nil {
+			s.rebuildUntilDone(b.ctx, b.rx, b.o)
+			b.mu.Lock()
+			if !b.again || b.ctx.Err() != nil {
+				b.running = false
+				b.mu.Unlock()
 				return
 			}
-			o.Log.Error("search index rebuild failed; trying again", "err", err, "in", backoff)
-			if !sleep(ctx, backoff) {
-				return
-			}
-			backoff = min(2*backoff, time.Minute)
+			b.again = false
+			b.mu.Unlock()
 		}
 	}()
-	return func() { <-done }, nil
+}
+
+// rebuildUntilDone runs rebuildAll until it succeeds or ctx ends,
+// retrying after failures.
+func (s *Service) rebuildUntilDone(ctx context.Context, rx store.Reindexer, o ReindexOptions) {
+	backoff := time.Second
+	for {
+		err := s.rebuildAll(ctx, rx, o)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		o.Log.Error("search index rebuild failed; trying again", "err", err, "in", backoff)
+		if !sleep(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+// paramsWritten reloads the search parameters after this process wrote a
+// SearchParameter.
+func (s *Service) paramsWritten(ctx context.Context) error {
+	if err := s.LoadSearchParameters(context.WithoutCancel(ctx)); err != nil {
+		// The write is committed: report it, and let the next start
+		// load the definitions, rather than fail the client.
+		s.log().Error("loading search parameters after a SearchParameter was written", "err", err)
+	}
+	return nil
 }
 
 // rebuildAll rebuilds types until every one is current, smallest first so
@@ -510,7 +599,10 @@ func (s *Service) rebuildAll(ctx context.Context, rx store.Reindexer, o ReindexO
 		})
 		waiting := false
 		for _, t := range todo {
-			mine, err := s.rebuildType(ctx, rx, t, v.states[t], v.gens[t], sizes[t], o)
+			if s.Definitions() != v.defs {
+				break // plan again for the new definitions
+			}
+			mine, err := s.rebuildType(ctx, rx, v.defs, t, v.states[t], v.gens[t], sizes[t], o)
 			if err != nil {
 				return err
 			}
@@ -532,7 +624,7 @@ func (s *Service) rebuildAll(ctx context.Context, rx store.Reindexer, o ReindexO
 // rebuildType claims typ (whose state was st, and which had n resources)
 // and rebuilds it to want. It reports false if another process holds the
 // type or took it over.
-func (s *Service) rebuildType(ctx context.Context, rx store.Reindexer, typ string, st store.IndexState, want string, n int64, o ReindexOptions) (bool, error) {
+func (s *Service) rebuildType(ctx context.Context, rx store.Reindexer, defs *index.Definitions, typ string, st store.IndexState, want string, n int64, o ReindexOptions) (bool, error) {
 	if isCurrent(st, want) {
 		return true, nil
 	}
@@ -544,7 +636,14 @@ func (s *Service) rebuildType(ctx context.Context, rx store.Reindexer, typ strin
 	claim := st
 	claim.Type, claim.Owner, claim.Updated = typ, me, now
 	if st.Target != want {
-		claim.Generation, claim.Target, claim.Cursor, claim.Done, claim.Started = "", want, "", 0, now
+		// The generation the rows were complete at stays recorded while
+		// they are rebuilt: the parameters the rebuild leaves unchanged
+		// answer from them meanwhile (checkNeeds). After a rebuild toward
+		// another target stopped half way it is not known.
+		if st.Target != "" {
+			claim.Generation = ""
+		}
+		claim.Target, claim.Cursor, claim.Done, claim.Started = want, "", 0, now
 		claim.Total = n
 	} else {
 		claim.Total = max(n, claim.Done) // resuming
@@ -563,6 +662,12 @@ func (s *Service) rebuildType(ctx context.Context, rx store.Reindexer, typ strin
 			s.release(st)
 			return false, ctx.Err()
 		}
+		if s.Definitions() != defs {
+			// New definitions want another target: rebuildAll plans
+			// again, and the next claim starts over toward it.
+			s.release(st)
+			return true, nil
+		}
 		start := time.Now()
 		rs, err := rx.Current(ctx, typ, st.Cursor, o.Batch)
 		if err != nil {
@@ -574,7 +679,7 @@ func (s *Service) rebuildType(ctx context.Context, rx store.Reindexer, typ strin
 		}
 		next := st
 		next.Cursor, next.Done, next.Updated = rs[len(rs)-1].ID, st.Done+int64(len(rs)), time.Now()
-		_, recorded, err := rx.Reindex(ctx, s.rebuiltRows(rs, o.Log), next)
+		_, recorded, err := rx.Reindex(ctx, s.rebuiltRows(defs, rs, o.Log), next)
 		if errors.Is(err, store.ErrConflict) {
 			return false, nil // taken over
 		}
@@ -610,7 +715,7 @@ func (s *Service) rebuildType(ctx context.Context, rx store.Reindexer, typ strin
 // rebuiltRows computes the rows of stored resources as a write would.
 // A body that no longer decodes keeps its rows and is logged: one bad
 // resource must not hold a whole type's search back for ever.
-func (s *Service) rebuiltRows(rs []store.Resource, log *slog.Logger) []store.Write {
+func (s *Service) rebuiltRows(defs *index.Definitions, rs []store.Resource, log *slog.Logger) []store.Write {
 	ws := make([]store.Write, 0, len(rs))
 	for _, r := range rs {
 		obj, err := fhir.DecodeResource(r.Body)
@@ -618,7 +723,7 @@ func (s *Service) rebuiltRows(rs []store.Resource, log *slog.Logger) []store.Wri
 			log.Warn("search index rebuild: a stored body does not decode; its rows are kept", "type", r.Type, "id", r.ID, "version", r.Version, "err", err)
 			continue
 		}
-		ix, pk := index.ComputeStored(obj, r.ID, s.IndexScope)
+		ix, pk := defs.ComputeStored(obj, r.ID, s.IndexScope)
 		ws = append(ws, store.Write{Resource: store.Resource{Type: r.Type, ID: r.ID, Version: r.Version, PatientKey: pk}, Index: ix})
 	}
 	return ws

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -545,7 +546,7 @@ func TestReindexResume(t *testing.T) {
 						obs = s
 					}
 				}
-				if obs.Cursor != "o019" || obs.Done != 20 || obs.Target == "" || obs.Generation != "" || obs.Owner != "" {
+				if obs.Cursor != "o019" || obs.Done != 20 || obs.Target == "" || obs.Generation != index.TypeGeneration(index.Conditional, "Observation") || obs.Owner != "" {
 					t.Fatalf("state after stopping: %+v", obs)
 				}
 				if tc.crash {
@@ -613,6 +614,57 @@ func BenchmarkCheckIndexed(b *testing.B) {
 				b.Error(err)
 				return
 			}
+		}
+	})
+}
+
+// TestCustomParamReindexPending checks what searches see between a custom
+// parameter's arrival and the end of its reindex: searches using it are
+// refused, saying so, while the type's other parameters still answer, and
+// after the rebuild it finds what was written before it.
+func TestCustomParamReindexPending(t *testing.T) {
+	forEachReindexBackend(t, func(t *testing.T, open func() store.Store) {
+		ctx := context.Background()
+		st := open()
+		// A server that indexed the data at R4's definitions.
+		first := service(st, index.All)
+		bg, stop := context.WithCancel(ctx)
+		wait, err := first.StartReindex(bg, record.ReindexOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixture(t, first, false)
+		stop()
+		wait()
+
+		// Another, with no background rebuild, is given the parameter.
+		svc := service(st, index.All)
+		if _, err := svc.Update(ctx, "SearchParameter", "city2", []byte(`{"resourceType":"SearchParameter","id":"city2",
+			"url":"http://example.org/SearchParameter/city2","name":"city2","status":"active","description":"x",
+			"code":"town","base":["Patient"],"type":"string","expression":"Patient.address.city"}`), ""); err != nil {
+			t.Fatal(err)
+		}
+		search := func(q string) (*record.SearchResult, error) {
+			vals, _ := url.ParseQuery(q)
+			return svc.Search(ctx, record.SearchRequest{Type: "Patient", Params: vals, Strict: true})
+		}
+		if _, err := search("town=leeds"); err == nil || !strings.Contains(err.Error(), "Patient: the search index is out of date and waiting to be rebuilt") {
+			t.Fatalf("town=leeds before the rebuild: %v, want a refusal saying the index is being rebuilt", err)
+		}
+		for _, q := range []string{"family=smith", "birthdate=1970", "_sort=family", "_id=p1", "_revinclude=Encounter:subject&_id=p1"} {
+			if _, err := search(q); err != nil {
+				t.Errorf("%s while the new parameter waits: %v", q, err)
+			}
+		}
+		if _, err := search("_sort=town"); err == nil {
+			t.Errorf("_sort=town before the rebuild was not refused")
+		}
+		if err := svc.Reindex(ctx, record.ReindexOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := search("town=leeds")
+		if err != nil || len(res.Matches) != 1 || res.Matches[0].ID != "p1" {
+			t.Fatalf("town=leeds after the rebuild: %+v, %v", res, err)
 		}
 	})
 }

@@ -16,25 +16,26 @@ var everyScope = map[string]bool{"_id": true, "_lastUpdated": true, "identifier"
 
 // checkIndexed refuses a search that needs index rows which are not there
 // in full: under --search-index conditional, or while the types it reads
-// are being reindexed. Partial results would look complete.
+// are being reindexed for parameters it uses. Partial results would look
+// complete.
 func (s *Service) checkIndexed(ctx context.Context, q *search.Query, types []string) error {
-	need := map[string]bool{}
+	need := needs{}
 	var walk func(c *search.Clause, typ []string)
 	walk = func(c *search.Clause, typ []string) {
 		switch {
 		case c.Has != nil:
-			add(need, typ)
-			need[c.Has.Type] = true
+			need.add(typ, c.Has.Ref.Code)
+			need.add([]string{c.Has.Type}, c.Has.Ref.Code)
 			walk(c.Has.Clause, []string{c.Has.Type})
 		case len(c.Chain) > 0:
-			add(need, typ)
+			need.add(typ, c.Param.Code)
 			for _, sub := range c.Chain {
 				walk(sub, []string{sub.ResourceType})
 			}
 		case !everyScope[c.Param.Code]:
-			add(need, typ)
+			need.add(typ, c.Param.Code)
 			if c.Param.Code == "_list" {
-				need["List"] = true
+				need.add([]string{"List"}, "item")
 			}
 		}
 	}
@@ -43,14 +44,14 @@ func (s *Service) checkIndexed(ctx context.Context, q *search.Query, types []str
 	}
 	for _, k := range q.Sort {
 		if !everyScope[k.Code] {
-			add(need, types)
+			need.add(types, k.Code)
 		}
 	}
 	for _, in := range q.Include {
-		need[in.Source] = true
+		need.add([]string{in.Source}, in.Code)
 	}
 	for _, in := range q.RevInclude {
-		need[in.Source] = true
+		need.add([]string{in.Source}, in.Code)
 	}
 	if len(need) == 0 {
 		return nil
@@ -58,19 +59,26 @@ func (s *Service) checkIndexed(ctx context.Context, q *search.Query, types []str
 	if s.IndexScope != index.All {
 		return fhir.E(fhir.Invalid, "this server indexes only identifiers and patient compartments (--search-index conditional): search by _id, identifier, _lastUpdated or compartment")
 	}
-	list := make([]string, 0, len(need))
-	for t := range need {
-		list = append(list, t)
-	}
-	return s.CheckIndexed(ctx, list...)
+	return s.checkNeeds(ctx, need)
 }
 
-// add marks types as needed; none means every type (a system search).
-func add(need map[string]bool, types []string) {
+// needs are the parameter codes a search reads index rows of, by type; a
+// code "*" stands for every parameter of the type (an _include:*).
+type needs map[string]map[string]bool
+
+// add marks code as needed on types; none means every type (a system
+// search).
+func (n needs) add(types []string, code string) {
 	if len(types) == 0 {
 		types = fhirdef.ResourceTypes()
 	}
+	if code == "" {
+		code = "*"
+	}
 	for _, t := range types {
-		need[t] = true
+		if n[t] == nil {
+			n[t] = map[string]bool{}
+		}
+		n[t][code] = true
 	}
 }

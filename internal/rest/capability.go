@@ -36,14 +36,22 @@ func (s *Server) capabilityStatement(base string) map[string]any {
 		{"name": "_list", "type": "special", "documentation": "members of the List with this id"},
 	}
 	var resources []map[string]any
+	params := s.Svc.Definitions().Params() // R4's and the custom ones in force
 	for _, t := range fhirdef.ResourceTypes() {
 		searchParams := append([]map[string]any(nil), common...)
 		var includes []string
-		for _, sp := range fhirdef.SearchParams(t) {
+		for _, sp := range params.SearchParams(t) {
 			if sp.Code[0] == '_' {
 				continue
 			}
-			searchParams = append(searchParams, map[string]any{"name": sp.Code, "type": sp.Type, "definition": sp.URL})
+			p := map[string]any{"name": sp.Code, "type": sp.Type}
+			if sp.URL != "" {
+				p["definition"] = sp.URL
+			}
+			if sp.Custom {
+				p["documentation"] = "custom: from a SearchParameter resource on this server"
+			}
+			searchParams = append(searchParams, p)
 			if sp.Type == "reference" {
 				includes = append(includes, t+":"+sp.Code)
 			}

@@ -78,6 +78,7 @@ func newClient(t *testing.T, st store.Store) *client {
 // nowhere.
 func newHandler(t testing.TB, st store.Store) (http.Handler, *record.Service) {
 	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
+	svc.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	// As serve does: a new database records its index generation, so
 	// searches are not refused as waiting for a rebuild.
 	wait, err := svc.StartReindex(t.Context(), record.ReindexOptions{})

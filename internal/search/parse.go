@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -30,6 +29,8 @@ type Options struct {
 	MaxCount int
 	// Location is the zone of dates written without one; default UTC.
 	Location *time.Location
+	// Params are the search parameters in force; default R4's.
+	Params *fhirdef.Params
 }
 
 const (
@@ -50,19 +51,6 @@ const (
 // SearchParameter: its value is the id of a List.
 var listParam = fhirdef.SearchParameter{Code: "_list", Base: []string{"Resource"}, Type: "special",
 	MultipleOr: true, MultipleAnd: true}
-
-var defs = sync.OnceValues(func() (map[string]fhirdef.SearchParameter, map[string]fhirdef.SearchParameter) {
-	byURL := map[string]fhirdef.SearchParameter{}
-	resource := map[string]fhirdef.SearchParameter{}
-	for _, p := range fhirdef.AllSearchParams() {
-		byURL[p.URL] = p
-		if slices.Contains(p.Base, "Resource") {
-			resource[p.Code] = p
-		}
-	}
-	resource[listParam.Code] = listParam
-	return byURL, resource
-})
 
 // dropError is an unknown or unsupported parameter: an error under strict
 // handling, dropped and reported otherwise.
@@ -121,6 +109,9 @@ func Parse(resourceType string, q url.Values, opts Options) (*Query, error) {
 	}
 	if opts.Location == nil {
 		opts.Location = time.UTC
+	}
+	if opts.Params == nil {
+		opts.Params = fhirdef.R4Params()
 	}
 	if resourceType != "" && !fhirdef.IsResourceType(resourceType) {
 		return nil, fhir.E(fhir.Invalid, "%q is not a resource type", resourceType)
@@ -256,16 +247,14 @@ func (p *parser) lookup(rt, code string) (fhirdef.SearchParameter, bool) {
 		return listParam, true
 	}
 	if rt != "" {
-		return fhirdef.SearchParam(rt, code)
+		return p.opts.Params.SearchParam(rt, code)
 	}
 	if len(p.q.Types) == 0 {
-		_, resource := defs()
-		sp, ok := resource[code]
-		return sp, ok
+		return p.opts.Params.ResourceParam(code)
 	}
 	var first fhirdef.SearchParameter
 	for i, t := range p.q.Types {
-		sp, ok := fhirdef.SearchParam(t, code)
+		sp, ok := p.opts.Params.SearchParam(t, code)
 		if !ok || (i > 0 && sp.Type != first.Type) {
 			return fhirdef.SearchParameter{}, false
 		}
@@ -399,7 +388,7 @@ func (p *parser) has(rt, key, rest string, raws []string, depth int) (*Clause, e
 	if !fhirdef.IsResourceType(typ) {
 		return nil, p.fail("_has: %q is not a resource type", typ)
 	}
-	ref, ok := fhirdef.SearchParam(typ, refCode)
+	ref, ok := p.opts.Params.SearchParam(typ, refCode)
 	if !ok {
 		return nil, p.fail("_has: %s has no search parameter %q", typ, refCode)
 	}
@@ -574,13 +563,12 @@ func (p *parser) typed(v *Value, sp fhirdef.SearchParameter, mod Modifier, targe
 			v.Reference = r
 		}
 	case "composite":
-		byURL, _ := defs()
 		parts := splitEsc(raw, '$')
 		if len(parts) != len(sp.Components) {
 			return p.fail("%q: %s takes %d values joined by $", s, sp.Code, len(sp.Components))
 		}
 		for i, part := range parts {
-			csp, ok := byURL[sp.Components[i].Definition]
+			csp, ok := p.opts.Params.ByURL(sp.Components[i].Definition)
 			if !ok || csp.Type == "composite" {
 				return unsupported(p.key, "component %s of %s is not supported", sp.Components[i].Definition, sp.Code)
 			}

@@ -122,7 +122,7 @@ func (p *parser) include(rev, iterate bool, v string) error {
 	if in.Code == "*" {
 		in.Wildcard = true
 	} else {
-		sp, ok := fhirdef.SearchParam(in.Source, in.Code)
+		sp, ok := p.opts.Params.SearchParam(in.Source, in.Code)
 		if !ok {
 			if p.opts.Strict {
 				return unsupported(p.key, "%s has no search parameter %q", in.Source, in.Code)

@@ -332,8 +332,10 @@ type Searcher interface {
 type IndexState struct {
 	Type string
 	// Generation is what the rows of every current resource were built
-	// with; "" when unknown (written before generations were recorded) or
-	// while a rebuild is under way.
+	// with; "" when unknown (written before generations were recorded).
+	// While a rebuild is under way it is the generation the rows were
+	// complete at before, whose parameters the rebuild leaves unchanged
+	// still answer; "" when that is not known either.
 	Generation string
 	// Target is the generation a rebuild under way builds; "" when none.
 	Target string
