@@ -129,6 +129,16 @@ type SearchParamComponent struct {
 	Expression string // FHIRPath relative to the composite's expression
 }
 
+// errata mend R4 search parameter expressions that cannot mean what they
+// say, keyed by the parameter's url and the published expression.
+// Observation-code-value-date's value component is written with System's
+// DateTime, which no FHIR dateTime element is (FHIRPath types are case
+// sensitive), so as published it never matches one; Observation-value-date
+// says dateTime, which is meant.
+var errata = map[string]string{
+	"http://hl7.org/fhir/SearchParameter/Observation-code-value-date value.ofType(DateTime) | value.ofType(Period)": "value.ofType(dateTime) | value.ofType(Period)",
+}
+
 type defs struct {
 	types         map[string]*TypeDef
 	resourceTypes []string
@@ -261,7 +271,11 @@ func load(data []byte) (*defs, error) {
 			Modifiers:   wp.Modifier, Comparators: wp.Comparator,
 		}
 		for _, c := range wp.Component {
-			p.Components = append(p.Components, SearchParamComponent{Definition: c.Definition, Expression: c.Expression})
+			expr := c.Expression
+			if fix, ok := errata[p.URL+" "+expr]; ok {
+				expr = fix
+			}
+			p.Components = append(p.Components, SearchParamComponent{Definition: c.Definition, Expression: expr})
 		}
 		d.all = append(d.all, p)
 		for _, b := range wp.Base {

@@ -68,3 +68,13 @@ func TestParamsWith(t *testing.T) {
 		t.Fatal("With changed R4's set")
 	}
 }
+
+func TestErrata(t *testing.T) {
+	sp, ok := SearchParam("Observation", "code-value-date")
+	if !ok || len(sp.Components) != 2 || sp.Components[1].Expression != "value.ofType(dateTime) | value.ofType(Period)" {
+		t.Fatalf("code-value-date: %+v", sp)
+	}
+	if len(errata) != 1 {
+		t.Fatalf("every erratum needs a test here")
+	}
+}

@@ -90,3 +90,21 @@ func TestDefinitionsCustom(t *testing.T) {
 		t.Error("an unknown generation serves something")
 	}
 }
+
+// TestCodeValueDate checks the composite over a dateTime value gives rows
+// (R4 publishes it with System's DateTime; fhirdef's errata mend it).
+func TestCodeValueDate(t *testing.T) {
+	m := fhir.Object{"resourceType": "Observation", "status": "final",
+		"code":          map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "21612-7"}}},
+		"valueDateTime": "2024-05-01"}
+	ix, _ := Compute(m, "o1", All)
+	n := 0
+	for _, c := range ix.Composites {
+		if c.Param == "code-value-date" {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no code-value-date rows in %+v", ix.Composites)
+	}
+}

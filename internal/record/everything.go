@@ -61,6 +61,12 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values) 
 	if err != nil {
 		return nil, err
 	}
+	res.LinkParams = url.Values{}
+	for k, vs := range params {
+		if k != "_page" && k != "_format" && k != "_pretty" {
+			res.LinkParams[k] = vs
+		}
+	}
 	// The Patient opens the first page, wherever its type sorts.
 	ms := res.Matches[:0]
 	for _, r := range res.Matches {

@@ -51,6 +51,11 @@ type SearchResult struct {
 	// Warnings are issues to report in the Bundle (ignored parameters,
 	// capped includes).
 	Warnings []string
+	// LinkParams, when set, are the links' query in place of Query's:
+	// an operation's own parameters (Patient/$everything's _since, start,
+	// end), which its links must repeat for the next page to be the same
+	// operation's. _page is added to them.
+	LinkParams url.Values
 }
 
 // Search runs a search through the planner.

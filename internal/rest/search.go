@@ -2,6 +2,7 @@ package rest
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -107,8 +108,16 @@ func (s *Server) searchBundle(w http.ResponseWriter, r *http.Request, path strin
 	q := *res.Query
 	link := func(rel, page string) {
 		q.Page = page
+		qs := q.String()
+		if res.LinkParams != nil {
+			lp := maps.Clone(res.LinkParams)
+			if page != "" {
+				lp.Set("_page", page)
+			}
+			qs = lp.Encode()
+		}
 		u := path
-		if qs := q.String(); qs != "" {
+		if qs != "" {
 			u += "?" + qs
 		}
 		b.Link = append(b.Link, bundleLink{rel, u})

@@ -449,6 +449,27 @@ func TestSearchChangesAndShapes(t *testing.T) {
 		if got, want := sorted(entries(r, "match")), []string{"Encounter/e1", "Observation/ob1", "Patient/p1", "RiskAssessment/ra1"}; !slices.Equal(got, want) {
 			t.Errorf("$everything start/end: %v, want %v", got, want)
 		}
+		// Paged one by one, its links repeat the operation's own parameters,
+		// so every page is the same operation's.
+		for _, q := range []string{"start=2024-01-01&end=2024-02", "_since=2000-01-01T00:00:00Z&_type=Observation,Encounter,Patient"} {
+			var all []string
+			path := "/Patient/p1/$everything?_count=1&" + q
+			for n := 0; path != "" && n < 20; n++ {
+				r = c.must(http.StatusOK, "GET", path, "")
+				all = append(all, entries(r, "match")...)
+				if self := link(c, r, "self"); !strings.Contains(self, "$everything?") || strings.Contains(self, "_lastUpdated") {
+					t.Errorf("$everything?%s: self link %q", q, self)
+				}
+				path = link(c, r, "next")
+			}
+			want := []string{"Encounter/e1", "Observation/ob1", "Patient/p1", "RiskAssessment/ra1"}
+			if strings.HasPrefix(q, "_since") {
+				want = []string{"Encounter/e1", "Observation/ob1", "Observation/ob2", "Patient/p1"}
+			}
+			if got := sorted(all); !slices.Equal(got, want) {
+				t.Errorf("$everything?%s paged by one: %v, want %v", q, got, want)
+			}
+		}
 		c.outcome(c.do("GET", "/Patient/nobody/$everything", ""), http.StatusNotFound)
 		c.outcome(c.do("GET", "/Patient/p1/$everything?start=yesterday", ""), http.StatusBadRequest)
 	})
