@@ -351,8 +351,11 @@ func (s *Service) loadView(ctx context.Context, fresh bool) (*indexView, error) 
 	}
 	old := s.ix.view.Load()
 	var present map[string]bool
-	if old != nil && old.scope == s.IndexScope && !fresh {
-		present = old.present // (definitions do not change which types have resources)
+	if old != nil && old.fresh(s) && !fresh {
+		// A type with no resources when the view was first read counts
+		// as current (this process writes at its generation); new
+		// definitions change the generation, so they read afresh.
+		present = old.present
 	} else {
 		types, err := rx.Types(ctx)
 		if err != nil {
