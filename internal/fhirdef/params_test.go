@@ -13,7 +13,7 @@ func TestParamsWith(t *testing.T) {
 		name     string
 		custom   []SearchParameter
 		added    map[string][]string // code -> types it must be found on
-		rejected []string           // reasons, in part
+		rejected []string            // reasons, in part
 	}{
 		{"one type", []SearchParameter{{Code: "colour", URL: "u1", Base: []string{"Patient"}, Type: "token", Expression: "Patient.x"}},
 			map[string][]string{"colour": {"Patient"}}, nil},
