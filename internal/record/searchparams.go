@@ -3,6 +3,7 @@ package record
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -112,7 +113,7 @@ type customParam struct {
 }
 
 // checkSearchParameter refuses a SearchParameter this server would not
-// put in force as written. id is the resource's id ("" on create).
+// put in force as written.
 func (s *Service) checkSearchParameter(m fhir.Object) error {
 	sp, active, err := searchParameter(m)
 	if err == nil && active {
@@ -123,11 +124,11 @@ func (s *Service) checkSearchParameter(m fhir.Object) error {
 				others = append(others, c.sp)
 			}
 		}
-		ps, rejected := fhirdef.R4Params().With(others)
+		// Ones already refused stay out, as when loaded.
+		ps, _ := fhirdef.R4Params().With(others)
 		if _, rej := ps.With([]fhirdef.SearchParameter{sp}); len(rej) > 0 {
-			err = fmt.Errorf("%s", rej[0].Reason)
+			err = errors.New(rej[0].Reason)
 		} else {
-			_ = rejected // ones already refused stay out; they were reported when loaded
 			err = index.CheckParam(sp, ps)
 		}
 	}
