@@ -19,7 +19,6 @@ const (
 	sysGMP           = "https://fhir.hl7.org.uk/Id/gmp-number"
 	sysGPhC          = "https://fhir.hl7.org.uk/Id/gphc-number"
 	sysGDC           = "https://fhir.hl7.org.uk/Id/gdc-number"
-	sysHCPC          = "https://fhir.hl7.org.uk/Id/hcpc-number"
 	sysJobRole       = "https://fhir.hl7.org.uk/CodeSystem/UKCore-SDSJobRoleName"
 	sysEthnic        = "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland"
 	sysVerification  = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland"
@@ -126,14 +125,11 @@ var ltcs = [numLTC]ltcDef{
 // Cancers are recorded at their site: breast and prostate by sex,
 // colorectal and lung for anyone.
 var (
-	cancerBreast     = sct("254837009", "Malignant neoplasm of breast")
-	cancerProstate   = sct("399068003", "Malignant tumor of prostate")
-	cancerColon      = sct("363406005", "Malignant tumor of colon")
-	cancerLung       = sct("363358000", "Malignant tumor of lung")
-	diabetesType1    = sct("46635009", "Diabetes mellitus type 1")
-	atrialFib        = sct("49436004", "Atrial fibrillation")
-	ckd3             = sct("433144002", "Chronic kidney disease stage 3")
-	depressionResolv = "resolved"
+	cancerBreast   = sct("254837009", "Malignant neoplasm of breast")
+	cancerProstate = sct("399068003", "Malignant tumor of prostate")
+	cancerColon    = sct("363406005", "Malignant tumor of colon")
+	cancerLung     = sct("363358000", "Malignant tumor of lung")
+	diabetesType1  = sct("46635009", "Diabetes mellitus type 1")
 )
 
 // Ages are grouped in bands of five years, the last 90 and over.
@@ -169,20 +165,19 @@ func vmp(id, name, dose string, qty float64, unit string) med {
 }
 
 var (
-	medMetformin      = vmp("325278007", "Metformin 500mg tablets", "1 tablet twice a day with food", 112, "tablet")
-	medAmlodipine     = vmp("319283006", "Amlodipine 5mg tablets", "1 tablet once a day", 28, "tablet")
-	medRamipril       = vmp("318902004", "Ramipril 5mg capsules", "1 capsule once a day", 28, "capsule")
-	medBisoprolol     = vmp("318590006", "Bisoprolol 5mg tablets", "1 tablet once a day", 28, "tablet")
-	medFurosemide     = vmp("317972000", "Furosemide 40mg tablets", "1 tablet each morning", 28, "tablet")
-	medAtorvastatin   = vmp("39733011000001106", "Atorvastatin 20mg tablets", "1 tablet at night", 28, "tablet")
-	medSalbutamol     = vmp("320176004", "Salbutamol 100micrograms/dose inhaler CFC free", "2 puffs when required", 200, "dose")
-	medBeclometasone  = vmp("408063002", "Beclometasone 100micrograms/dose inhaler CFC free", "2 puffs twice a day", 200, "dose")
-	medCitalopram     = vmp("321987003", "Citalopram 20mg tablets", "1 tablet once a day", 28, "tablet")
-	medDonepezil      = vmp("323364006", "Donepezil 5mg tablets", "1 tablet at night", 28, "tablet")
-	medAmoxicillin    = vmp("39732411000001106", "Amoxicillin 500mg capsules", "1 capsule three times a day for 5 days", 15, "capsule")
-	medParacetamol    = vmp("322236009", "Paracetamol 500mg tablets", "2 tablets up to four times a day when required", 100, "tablet")
-	medAspirin        = vmp("319773006", "Aspirin 75mg dispersible tablets", "1 tablet once a day", 28, "tablet")
-	medMetforminLater = medMetformin
+	medMetformin     = vmp("325278007", "Metformin 500mg tablets", "1 tablet twice a day with food", 112, "tablet")
+	medAmlodipine    = vmp("319283006", "Amlodipine 5mg tablets", "1 tablet once a day", 28, "tablet")
+	medRamipril      = vmp("318902004", "Ramipril 5mg capsules", "1 capsule once a day", 28, "capsule")
+	medBisoprolol    = vmp("318590006", "Bisoprolol 5mg tablets", "1 tablet once a day", 28, "tablet")
+	medFurosemide    = vmp("317972000", "Furosemide 40mg tablets", "1 tablet each morning", 28, "tablet")
+	medAtorvastatin  = vmp("39733011000001106", "Atorvastatin 20mg tablets", "1 tablet at night", 28, "tablet")
+	medSalbutamol    = vmp("320176004", "Salbutamol 100micrograms/dose inhaler CFC free", "2 puffs when required", 200, "dose")
+	medBeclometasone = vmp("408063002", "Beclometasone 100micrograms/dose inhaler CFC free", "2 puffs twice a day", 200, "dose")
+	medCitalopram    = vmp("321987003", "Citalopram 20mg tablets", "1 tablet once a day", 28, "tablet")
+	medDonepezil     = vmp("323364006", "Donepezil 5mg tablets", "1 tablet at night", 28, "tablet")
+	medAmoxicillin   = vmp("39732411000001106", "Amoxicillin 500mg capsules", "1 capsule three times a day for 5 days", 15, "capsule")
+	medParacetamol   = vmp("322236009", "Paracetamol 500mg tablets", "2 tablets up to four times a day when required", 100, "tablet")
+	medAspirin       = vmp("319773006", "Aspirin 75mg dispersible tablets", "1 tablet once a day", 28, "tablet")
 )
 
 // Observations. Each has its code, unit and the decimals it is written
@@ -577,5 +572,5 @@ var jobRoles = [...]struct {
 	rolePalliative:      {code{sysJobRole, "R0050", "Consultant"}, "Dr", sysGMC},
 	rolePharmacist:      {code{sysJobRole, "R1290", "Pharmacist"}, "", sysGPhC},
 	roleDentist:         {code{sysJobRole, "R0250", "General Dental Practitioner"}, "", sysGDC},
-	roleOptometrist:     {code{sysJobRole, "R1280", "Optometrist"}, "", sysHCPC},
+	roleOptometrist:     {code{sysJobRole, "R1280", "Optometrist"}, "", ""},
 }

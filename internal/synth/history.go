@@ -30,6 +30,15 @@ func (p *person) history() {
 	p.dental()
 	p.optometry()
 	p.nationalOptOut()
+	// Trusts learn of most deaths from the national demographics service;
+	// other organisations often never do.
+	if p.death != 0 {
+		for _, rc := range p.recs {
+			if rc.hospital && !rc.knowsDeath && chance(p.r, 0.6) {
+				rc.knowsDeath = true
+			}
+		}
+	}
 }
 
 // rec returns the record organisation o holds on p, creating it on first

@@ -142,6 +142,9 @@ func (p *person) writeHL7(rc *record) []Message {
 	}
 	if p.careHome >= 0 && !rc.oldAddr && first != 0 && p.homeFrom > first && p.homeFrom < p.end {
 		add(hl7Event{at: p.homeFrom + 3*day, kind: "A31", enc: -1})
+	} else if first != 0 && first < p.end-30*day && chance(p.r, 0.1) {
+		// Details confirmed or corrected at a later visit.
+		add(hl7Event{at: p.uniform(first+day, p.end), kind: "A31", enc: -1})
 	}
 	if rc.knowsDeath && p.death != 0 {
 		died := false

@@ -175,6 +175,7 @@ func (g *Generator) People(ctx context.Context, workers int, fn func(p Person) e
 		}
 	}()
 	var err error
+	delivered := 0
 	for c := range ordered {
 		<-c.done
 		if err != nil {
@@ -188,9 +189,14 @@ func (g *Generator) People(ctx context.Context, workers int, fn func(p Person) e
 				cancel()
 				break
 			}
+			delivered++
 		}
 	}
 	wg.Wait()
+	if err == nil && delivered < g.cfg.Patients {
+		// The producer stopped early: only cancellation does that.
+		err = ctx.Err()
+	}
 	return err
 }
 
