@@ -342,6 +342,13 @@ var (
 	aki              = sct("14669001", "Acute kidney injury")
 )
 
+// Where people go from the emergency department (SNOMED CT, as the
+// Emergency Care Data Set records it).
+var (
+	edHome = sct("306689006", "Discharge to home")
+	edWard = sct("306706006", "Discharge to ward")
+)
+
 // Allergies: the substance, and a typical reaction.
 type allergyDef struct {
 	substance code

@@ -403,7 +403,7 @@ func (f *fhirWriter) encounter(i int) {
 	if e.reason.code != "" {
 		f.concepts("reasonCode", e.reason)
 	}
-	if e.admit != "" || (e.dischDest != "" && e.kind != encAE) {
+	if e.admit != "" || e.dischDest != "" {
 		f.obj("hospitalization")
 		if e.admit != "" {
 			f.arr("extension")
@@ -499,13 +499,15 @@ func dischargeMethod(c string) code {
 func dischargeDestination(c string) code {
 	switch c {
 	case "19":
-		return code{sysDischDest, "19", "Usual place of residence unless listed below, for example, a private dwelling whether owner occupied or owned by Local Authority, housing association or other landlord. This includes wardened accommodation but not residential accommodation where health care is provided. It also includes PATIENTS with no fixed abode."}
-	case "51":
-		return code{sysDischDest, "51", "NHS other hospital provider - ward for general PATIENTS or the younger physically disabled"}
+		return code{sysDischDest, "19", "Usual place of residence"}
 	case "79":
-		return code{sysDischDest, "79", "Not applicable - PATIENT died or stillbirth"}
+		return code{sysDischDest, "79", "Not applicable - patient died or stillbirth"}
 	case "85":
-		return code{sysDischDest, "85", "Non-NHS (other than Local Authority) run Care Home"}
+		return code{sysDischDest, "85", "Non-NHS (other than Local Authority) run care home"}
+	case edHome.code:
+		return edHome
+	case edWard.code:
+		return edWard
 	}
 	return code{sysDischDest, c, ""}
 }

@@ -139,14 +139,14 @@ func (p *person) emergency(o int, at ts, complaint, diagnosis code, admit float6
 		admit *= 0.5
 	}
 	if !dying && !chance(r, math.Min(admit, 0.95)) {
-		rc.encs[e].dischDest = "19"
+		rc.encs[e].dischDest = edHome.code
 		if chance(r, 0.5) {
 			p.observe(rc, obsNEWS2, at+15*minute, e, doc)
 			p.news2(rc, len(rc.obs)-1, 0)
 		}
 		return
 	}
-	rc.encs[e].dischDest = "51" // onward to a ward
+	rc.encs[e].dischDest = edWard.code
 	p.observe(rc, obsNEWS2, at+15*minute, e, doc)
 	p.news2(rc, len(rc.obs)-1, 0)
 	// The admission.

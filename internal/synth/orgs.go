@@ -316,8 +316,8 @@ func (w *world) addSite(base uint64, o int, s siteDef) {
 		}
 		for n := 1; n <= 2; n++ {
 			name := "Ward " + string(letter) + strconv.Itoa(n) + " (" + ward + ")"
-			if sp == specMedicine && n == 1 {
-				name = ward
+			if sp == specMedicine {
+				name = [...]string{"", ward, "Ward " + string(letter) + "2 (General Medicine)"}[n]
 			}
 			sub(locWard, name, sp, 24+4*n)
 		}

@@ -425,21 +425,28 @@ func TestHL7Structure(t *testing.T) {
 }
 
 // TestGolden keeps one small person's output in testdata, so that changes
-// to the mapping show in review. go test -update rewrites it.
+// to the mapping show in review: their FHIR bundles, then the messages
+// their hospital sends with HL7 on. go test -update rewrites it.
 func TestGolden(t *testing.T) {
-	g, err := synth.New(synth.Config{Seed: 1, Patients: 1000, HL7: true})
+	cfg := synth.Config{Seed: 1, Patients: 1000, HL7: true}
+	withHL7, err := synth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The first person with a hospital record and not too much of it.
+	cfg.HL7 = false
+	fhirOnly, _ := synth.New(cfg)
+	// The first person with a hospital admission and not too much else.
 	var p synth.Person
+	var msgs []synth.Message
 	for i := 0; i < 1000; i++ {
-		p = g.Person(i)
-		n := 0
+		p = fhirOnly.Person(i)
+		msgs = withHL7.Person(i).HL7
+		n, admitted := 0, false
 		for _, b := range p.Bundles {
 			n += b.Resources
+			admitted = admitted || bytes.Contains(b.JSON, []byte(`"183452005"`))
 		}
-		if len(p.Bundles) >= 2 && len(p.HL7) > 0 && n <= 40 {
+		if admitted && n <= 50 {
 			break
 		}
 	}
@@ -451,7 +458,7 @@ func TestGolden(t *testing.T) {
 		}
 		out.WriteString("\n")
 	}
-	for _, m := range p.HL7 {
+	for _, m := range msgs {
 		out.WriteString("# " + m.Source + " " + m.Type + "\n")
 		out.WriteString(strings.ReplaceAll(string(m.ER7), "\r", "\n"))
 	}
