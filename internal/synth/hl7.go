@@ -234,8 +234,8 @@ func (p *person) hl7Message(rc *record, ev hl7Event, n int) (string, []byte) {
 	case "MDM":
 		app = o.apps[2]
 	}
-	var m er7
-	m.b = make([]byte, 0, 1024)
+	m := er7{b: p.hl7Buf[:0]}
+	defer func() { p.hl7Buf = m.b }()
 	ctrl := makeUID(p.key^hashString(o.ods), uint64(n)+1<<32)
 	m.b = append(m.b, "MSH|^~\\&"...)
 	m.f(app)
@@ -246,7 +246,9 @@ func (p *person) hl7Message(rc *record, ev hl7Event, n int) (string, []byte) {
 	m.b = appendHL7Time(m.b, ev.at+minute)
 	m.skip(1)
 	m.raw(st[0] + "^" + st[1])
-	m.f(strings.ReplaceAll(ctrl.String(), "-", "")[:20])
+	m.b = append(m.b, '|')
+	m.b = appendHex(m.b, ctrl.hi, 16)
+	m.b = appendHex(m.b, ctrl.lo>>48, 4)
 	m.f("P")
 	m.f("2.4")
 	m.skip(2)
@@ -267,17 +269,9 @@ func (p *person) hl7Message(rc *record, ev hl7Event, n int) (string, []byte) {
 		m.b = append(m.b, '|')
 		m.b = appendHL7Time(m.b, ev.at)
 	}
-	p.pid(&m, rc, ev.dup)
+	m.b = append(m.b, p.segments(rc, ev.dup, false)...)
 	if ev.kind == "A28" || ev.kind == "A31" || ev.kind == "A01" || ev.kind == "A04" {
-		p.pd1(&m)
-		if p.kin.relation != "" && !ev.dup {
-			m.seg("NK1")
-			m.f("1")
-			m.f(strings.ToUpper(p.kin.family), p.kin.given)
-			m.f(kinCode(p.kin.relation), p.kin.relation, "HL70063")
-			m.skip(1)
-			m.f(p.kin.phone)
-		}
+		m.b = append(m.b, p.segments(rc, ev.dup, true)...)
 	}
 	switch ev.kind {
 	case "A28", "A31":
@@ -296,7 +290,58 @@ func (p *person) hl7Message(rc *record, ev hl7Event, n int) (string, []byte) {
 	case "MDM":
 		p.mdm(&m, rc, ev)
 	}
-	return st[0], m.done()
+	return st[0], append([]byte(nil), m.done()...)
+}
+
+// segments returns the PID segment of the record's patient (or its
+// duplicate), or with full the PD1 and NK1 segments that follow it in
+// registrations; each is written once per record and reused, with the
+// \r that starts it.
+func (p *person) segments(rc *record, dup, full bool) []byte {
+	c := &p.hl7Cache
+	if c.rc != rc {
+		*c = hl7Cache{rc: rc}
+	}
+	i := 0
+	if dup {
+		i = 1
+	}
+	if full {
+		if c.full[i] == nil {
+			var m er7
+			p.pd1(&m)
+			if p.kin.relation != "" && !dup {
+				m.seg("NK1")
+				m.f("1")
+				m.f(strings.ToUpper(p.kin.family), p.kin.given)
+				m.f(kinCode(p.kin.relation), p.kin.relation, "HL70063")
+				m.skip(1)
+				m.f(p.kin.phone)
+			}
+			c.full[i] = append([]byte{'\r'}, m.b...)
+		}
+		return c.full[i]
+	}
+	if c.pid[i] == nil {
+		var m er7
+		p.pid(&m, rc, dup)
+		c.pid[i] = append([]byte{'\r'}, m.b...)
+	}
+	return c.pid[i]
+}
+
+// hl7Cache holds the segments that repeat in every message of a record.
+type hl7Cache struct {
+	rc   *record
+	pid  [2][]byte
+	full [2][]byte
+}
+
+func appendHex(b []byte, v uint64, n int) []byte {
+	for i := n - 1; i >= 0; i-- {
+		b = append(b, hexDigits[(v>>(4*uint(i)))&0xF])
+	}
+	return b
 }
 
 func (p *person) pid(m *er7, rc *record, dup bool) {
@@ -375,10 +420,24 @@ func (p *person) xcn(i int) string {
 	if i < 0 {
 		return ""
 	}
-	pr := &p.w.pracs[i]
-	auth := "GMC"
-	if jobRoles[pr.role].reg == sysNMC {
+	return p.w.pracs[i].xcn
+}
+
+// xcnOf writes a member of staff as an XCN: registration number, names,
+// prefix, and the register as assigning authority.
+func xcnOf(pr *practitioner) string {
+	auth := ""
+	switch jobRoles[pr.role].reg {
+	case sysGMC:
+		auth = "GMC"
+	case sysGMP:
+		auth = "GMP"
+	case sysNMC:
 		auth = "NMC"
+	case sysGPhC:
+		auth = "GPHC"
+	case sysGDC:
+		auth = "GDC"
 	}
 	return escaped(pr.reg) + "^" + escaped(strings.ToUpper(pr.family)) + "^" + escaped(pr.given) + "^^^" +
 		escaped(jobRoles[pr.role].prefix) + "^^^" + auth
@@ -427,8 +486,7 @@ func (p *person) pv1(m *er7, rc *record, ev hl7Event) {
 		att = w.consultant(p.r, rc.org, e.spec)
 	}
 	m.raw(p.xcn(att))
-	m.raw(escaped(w.pracs[p.usualGP].reg) + "^" + escaped(strings.ToUpper(w.pracs[p.usualGP].family)) + "^" +
-		escaped(w.pracs[p.usualGP].given) + "^^^Dr^^^GMP")
+	m.raw(p.xcn(p.usualGP))
 	m.skip(1)
 	m.f(specialties[e.spec].tfc)
 	m.skip(3)
@@ -458,12 +516,16 @@ func (p *person) pv1(m *er7, rc *record, ev hl7Event) {
 	}
 }
 
-// place writes a PL: point of care, facility (site code), building.
+// place writes a location as a PL: point of care, facility (the site
+// code), building.
 func (p *person) place(l int) string {
 	if l < 0 {
 		return ""
 	}
-	w := p.w
+	return p.w.locs[l].pl
+}
+
+func plOf(w *world, l int) string {
 	loc := &w.locs[l]
 	site := loc
 	if loc.parent >= 0 {

@@ -138,6 +138,9 @@ func (p *person) emergency(o int, at ts, complaint, diagnosis code, admit float6
 	case age < 16:
 		admit *= 0.5
 	}
+	if complaint.code == "217082002" && age >= 65 && chance(r, 0.5) && len(rc.flags) == 0 {
+		rc.flags = append(rc.flags, flag{id: p.newID(), code: flagFalls, start: aeEnd, prac: doc})
+	}
 	if !dying && !chance(r, math.Min(admit, 0.95)) {
 		rc.encs[e].dischDest = edHome.code
 		if chance(r, 0.5) {

@@ -77,6 +77,7 @@ type location struct {
 	spec   specialty
 	addr   address
 	beds   int
+	pl     string // as an HL7 PL
 }
 
 type practitioner struct {
@@ -89,6 +90,7 @@ type practitioner struct {
 	family     string
 	reg        string // professional registration number
 	sds        string // SDS user id
+	xcn        string // as an HL7 XCN
 }
 
 // world is the reference data: every organisation, location and member
@@ -262,6 +264,13 @@ func newWorld(seed int64) *world {
 		}
 	}
 	w.addStaff(r, base)
+	// What HL7 messages repeat of locations and staff, written once.
+	for l := range w.locs {
+		w.locs[l].pl = plOf(w, l)
+	}
+	for i := range w.pracs {
+		w.pracs[i].xcn = xcnOf(&w.pracs[i])
+	}
 	return w
 }
 

@@ -55,6 +55,9 @@ type person struct {
 	// socialTriggers are moments that lead to a social care assessment
 	// (a discharge after a broken hip, a crisis).
 	socialTriggers []ts
+
+	hl7Cache hl7Cache
+	hl7Buf   []byte
 }
 
 type deathPlace uint8
