@@ -479,3 +479,66 @@ func TestGolden(t *testing.T) {
 		t.Errorf("person %d differs from %s (-want +got); go test -update accepts it:\n%s", p.Index, path, diff)
 	}
 }
+
+// TestHL7ReplacesHospitalFHIR: with HL7 on, the bundles of everyone but
+// the acute trusts are unchanged, and the trusts' bundles lose exactly the
+// encounters, observations and documents their messages carry.
+func TestHL7ReplacesHospitalFHIR(t *testing.T) {
+	cfg := synth.Config{Seed: 13, Patients: 300}
+	fhirOnly := generate(t, cfg, 2)
+	cfg.HL7 = true
+	withHL7 := generate(t, cfg, 2)
+	acute := map[string]bool{"RHQ": true, "RFR": true, "RP5": true, "RFF": true, "RCU": true}
+	for i := range fhirOnly {
+		a, b := fhirOnly[i], withHL7[i]
+		if len(a.Bundles) != len(b.Bundles) {
+			t.Fatalf("person %d: %d bundles, %d with HL7", i, len(a.Bundles), len(b.Bundles))
+		}
+		visits := map[string]int{} // encounters, by source, that messages opened
+		docs := map[string]int{}
+		for _, m := range b.HL7 {
+			switch m.Type {
+			case "ADT^A01", "ADT^A04":
+				visits[m.Source]++
+			case "MDM^T02":
+				docs[m.Source]++
+			}
+		}
+		for j := range a.Bundles {
+			src := a.Bundles[j].Source
+			if !acute[src] {
+				if !bytes.Equal(a.Bundles[j].JSON, b.Bundles[j].JSON) {
+					t.Errorf("person %d: %s bundle changed with HL7", i, src)
+				}
+				continue
+			}
+			full, _, fullTypes := readBundle(t, "fhir", a.Bundles[j].JSON, src)
+			part, _, partTypes := readBundle(t, "hl7", b.Bundles[j].JSON, src)
+			for addr := range part {
+				if !full[addr] {
+					t.Errorf("person %d: %s has %s only with HL7", i, src, addr)
+				}
+			}
+			lostPatients := fullTypes["Patient"] - partTypes["Patient"] // a duplicate comes by HL7
+			if got := fullTypes["Encounter"] - partTypes["Encounter"]; got != visits[src] {
+				t.Errorf("person %d: %s: %d encounters left FHIR, messages opened %d", i, src, got, visits[src])
+			}
+			if got := fullTypes["DocumentReference"] - partTypes["DocumentReference"]; got != docs[src] {
+				t.Errorf("person %d: %s: %d documents left FHIR, %d MDM messages", i, src, got, docs[src])
+			}
+			for typ, n := range fullTypes {
+				switch typ {
+				case "Encounter", "Observation", "DocumentReference":
+				case "Patient":
+					if lostPatients > 1 {
+						t.Errorf("person %d: %s lost %d Patients", i, src, lostPatients)
+					}
+				default:
+					if partTypes[typ] != n {
+						t.Errorf("person %d: %s: %d %s, %d with HL7", i, src, n, typ, partTypes[typ])
+					}
+				}
+			}
+		}
+	}
+}
