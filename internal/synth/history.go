@@ -30,6 +30,7 @@ func (p *person) history() {
 	p.dental()
 	p.optometry()
 	p.nationalOptOut()
+	p.clampTimes()
 	// Trusts learn of most deaths from the national demographics service;
 	// other organisations often never do.
 	if p.death != 0 {
@@ -37,6 +38,69 @@ func (p *person) history() {
 			if rc.hospital && !rc.knowsDeath && chance(p.r, 0.6) {
 				rc.knowsDeath = true
 			}
+		}
+	}
+}
+
+// clampTimes brings back to the end of the window (now, or death) what
+// falls after it only because it follows something else near the end: a
+// letter typed days after a clinic, a result an hour after the sample, the
+// end of a course of antibiotics. No record reaches into the future or
+// past a death.
+func (p *person) clampTimes() {
+	c := func(t *ts) {
+		if *t > p.end {
+			*t = p.end
+		}
+	}
+	for _, rc := range p.recs {
+		for i := range rc.encs {
+			e := &rc.encs[i]
+			c(&e.start)
+			c(&e.end)
+			for j := range e.stays {
+				c(&e.stays[j].start)
+				c(&e.stays[j].end)
+			}
+		}
+		for i := range rc.conds {
+			c(&rc.conds[i].onset)
+			c(&rc.conds[i].recorded)
+			c(&rc.conds[i].abated)
+		}
+		for i := range rc.obs {
+			c(&rc.obs[i].at)
+		}
+		for i := range rc.meds {
+			c(&rc.meds[i].start)
+			c(&rc.meds[i].end)
+		}
+		for i := range rc.allergies {
+			c(&rc.allergies[i].onset)
+			c(&rc.allergies[i].recorded)
+		}
+		for i := range rc.imms {
+			c(&rc.imms[i].at)
+		}
+		for i := range rc.procs {
+			c(&rc.procs[i].at)
+		}
+		for i := range rc.plans {
+			c(&rc.plans[i].start)
+			c(&rc.plans[i].end)
+		}
+		for i := range rc.docs {
+			c(&rc.docs[i].at)
+		}
+		for i := range rc.flags {
+			c(&rc.flags[i].start)
+		}
+		for i := range rc.consents {
+			c(&rc.consents[i].at)
+		}
+		for i := range rc.episodes {
+			c(&rc.episodes[i].start)
+			c(&rc.episodes[i].end)
 		}
 	}
 }
@@ -136,17 +200,23 @@ func (p *person) duplicate(o int) *duplicate {
 
 // Times.
 
-// workday moves t to the working day it falls on (weekends to Monday),
-// at a quarter-hour between from and to o'clock.
+// workday moves t to the working day it falls on (weekends to Monday, or
+// back to Friday at the end of the window), at a quarter-hour between
+// from and to o'clock; never after the window's end.
 func (p *person) workday(t ts, from, to int) ts {
 	d := t.midnight()
-	switch (int64(d/day) + 4) % 7 { // 1970-01-01 was a Thursday; 0 is Sunday
-	case 6:
+	dow := (int64(d/day) + 4) % 7 // 1970-01-01 was a Thursday; 0 is Sunday
+	switch {
+	case dow == 6 && d+2*day < p.end:
 		d += 2 * day
-	case 0:
+	case dow == 0 && d+day < p.end:
 		d += day
+	case dow == 6:
+		d -= day
+	case dow == 0:
+		d -= 2 * day
 	}
-	return d + ts(from)*hour + ts(p.r.IntN((to-from)*4))*15*minute
+	return min(d+ts(from)*hour+ts(p.r.IntN((to-from)*4))*15*minute, p.end)
 }
 
 // anytime is a moment on t's day, more often by day.

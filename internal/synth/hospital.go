@@ -152,6 +152,9 @@ func (p *person) emergency(o int, at ts, complaint, diagnosis code, admit float6
 	rc.encs[e].dischDest = edWard.code
 	p.observe(rc, obsNEWS2, at+15*minute, e, doc)
 	p.news2(rc, len(rc.obs)-1, 0)
+	if aeEnd >= p.end {
+		return // admitted as the window closes: the admission is not yet known
+	}
 	// The admission.
 	base := 3.0
 	switch spec {
@@ -279,7 +282,7 @@ func (p *person) inpatientObservations(rc *record, a int) {
 		p.news2(rc, len(rc.obs)-1, d)
 	}
 	for _, t := range []ts{e.start + 3*hour, e.end - 2*hour} {
-		if t <= e.start {
+		if t <= e.start || t+hour > e.end {
 			continue
 		}
 		for _, k := range []obsKind{obsBP, obsHeartRate, obsRespRate, obsSpO2, obsTemperature} {

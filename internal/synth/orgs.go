@@ -76,7 +76,6 @@ type location struct {
 	name   string
 	spec   specialty
 	addr   address
-	beds   int
 	pl     string // as an HL7 PL
 }
 
@@ -301,19 +300,19 @@ func (w *world) addSite(base uint64, o int, s siteDef) {
 	w.locs = append(w.locs, location{id: makeUID(base^saltLoc, hashString(s.code)), kind: locSite, org: o, parent: -1,
 		code: s.code, name: s.name, addr: address{line: s.line, town: s.town, postcode: s.postcode, area: tr.area}})
 	tr.sites = append(tr.sites, site)
-	sub := func(kind locKind, name string, spec specialty, beds int) {
+	sub := func(kind locKind, name string, spec specialty) {
 		w.locs = append(w.locs, location{id: makeUID(base^saltLoc, hashString(s.code+"/"+name)), kind: kind, org: o,
-			parent: site, name: name, spec: spec, beds: beds})
+			parent: site, name: name, spec: spec})
 	}
 	if s.ed {
 		if s.children {
-			sub(locED, "Children's Emergency Department", specEmergency, 0)
+			sub(locED, "Children's Emergency Department", specEmergency)
 		} else {
-			sub(locED, "Emergency Department", specEmergency, 0)
+			sub(locED, "Emergency Department", specEmergency)
 		}
 	}
-	sub(locClinic, "Outpatients Department", specMedicine, 0)
-	sub(locDayUnit, "Day Surgery Unit", specSurgery, 12)
+	sub(locClinic, "Outpatients Department", specMedicine)
+	sub(locDayUnit, "Day Surgery Unit", specSurgery)
 	if !s.wards {
 		return
 	}
@@ -328,7 +327,7 @@ func (w *world) addSite(base uint64, o int, s siteDef) {
 			if sp == specMedicine {
 				name = [...]string{"", ward, "Ward " + string(letter) + "2 (General Medicine)"}[n]
 			}
-			sub(locWard, name, sp, 24+4*n)
+			sub(locWard, name, sp)
 		}
 		letter++
 	}

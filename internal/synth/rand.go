@@ -48,8 +48,6 @@ func makeUID(a, b uint64) uid {
 	return uid{hi, lo}
 }
 
-func (u uid) isZero() bool { return u == uid{} }
-
 // append writes the canonical 8-4-4-4-12 hex form.
 func (u uid) append(b []byte) []byte {
 	var buf [36]byte

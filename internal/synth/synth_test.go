@@ -542,3 +542,63 @@ func TestHL7ReplacesHospitalFHIR(t *testing.T) {
 		}
 	}
 }
+
+// TestNothingAfterTheEnd: no date in anyone's record is after now, nor,
+// for the dead, after their death.
+func TestNothingAfterTheEnd(t *testing.T) {
+	now := "2026-11-01T00:00:00Z"
+	for _, hl7 := range []bool{false, true} {
+		for _, p := range generate(t, synth.Config{Seed: 17, Patients: 400, HL7: hl7}, 2) {
+			death := ""
+			for _, b := range p.Bundles {
+				var bu struct {
+					Entry []struct {
+						Resource struct {
+							ResourceType, DeceasedDateTime string
+						}
+					}
+				}
+				json.Unmarshal(b.JSON, &bu)
+				for _, e := range bu.Entry {
+					if d := e.Resource.DeceasedDateTime; d != "" && (death == "" || d < death) {
+						death = d
+					}
+				}
+			}
+			for _, b := range p.Bundles {
+				var v any
+				json.Unmarshal(b.JSON, &v)
+				var dates []string
+				datesIn(v, "", &dates)
+				for _, kd := range dates {
+					k, d, _ := strings.Cut(kd, "=")
+					if len(d) == 10 {
+						d += "T00:00:00Z"
+					}
+					if d > now || (death != "" && d > death) {
+						t.Errorf("hl7=%v person %d %s: %s %s after the end (death %q)", hl7, p.Index, b.Source, k, d, death)
+					}
+				}
+			}
+		}
+	}
+}
+
+// datesIn collects, as key=value, string values that are FHIR dates or
+// dateTimes, except birth dates.
+func datesIn(v any, key string, out *[]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			datesIn(c, k, out)
+		}
+	case []any:
+		for _, c := range t {
+			datesIn(c, key, out)
+		}
+	case string:
+		if key != "birthDate" && len(t) >= 10 && t[4] == '-' && t[7] == '-' && t[0] >= '1' && t[0] <= '2' {
+			*out = append(*out, key+"="+t)
+		}
+	}
+}
