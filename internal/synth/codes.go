@@ -58,6 +58,10 @@ const (
 	// organisation that sent it, written as the token system|code.
 	sourcePrefix = sysODS + "|"
 
+	// extIMD is the Index of Multiple Deprivation decile (1 most deprived)
+	// of a home, on the GP's Patient.address.
+	extIMD = "https://sharedcare.example/StructureDefinition/imd-decile"
+
 	// sysCarePlanKind is the generator's own small code system naming the
 	// kind of a care plan, beside the SNOMED CT record-artifact code, so
 	// access rules can match plans without a terminology server.

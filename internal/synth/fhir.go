@@ -262,17 +262,21 @@ func (f *fhirWriter) patient(dup bool) {
 	if p.death != 0 && rc.knowsDeath && !dup {
 		f.dateTime("deceasedDateTime", p.death)
 	}
+	imd := 0
+	if o.kind == orgGP && !dup {
+		imd = p.imd
+	}
 	f.arr("address")
 	switch {
 	case rc.oldAddr:
-		f.address("home", p.prevAddr, 0, 0)
+		f.address("home", p.prevAddr, 0, 0, 0)
 	case p.careHome >= 0 && p.homeFrom <= p.refTime():
-		f.address("home", p.addr, p.homeFrom, 0)
+		f.address("home", p.addr, p.homeFrom, 0, 0)
 		if o.kind == orgGP || o.kind == orgNational {
-			f.address("old", p.prevAddr, 0, p.homeFrom)
+			f.address("old", p.prevAddr, 0, p.homeFrom, imd)
 		}
 	default:
-		f.address("home", p.addr, 0, 0)
+		f.address("home", p.addr, 0, 0, imd)
 	}
 	f.endArr()
 	if p.kin.relation != "" && !dup {
@@ -321,8 +325,19 @@ func (f *fhirWriter) patient(dup bool) {
 	f.finish()
 }
 
-func (f *fhirWriter) address(use string, a address, from, to ts) {
+// address writes a postal address. imd, when not 0, is the home's
+// deprivation decile as a sharedcare.example extension: ground truth for
+// analytics, since made-up postcodes cannot be looked up.
+func (f *fhirWriter) address(use string, a address, from, to ts, imd int) {
 	f.obj("")
+	if imd != 0 {
+		f.arr("extension")
+		f.obj("")
+		f.str("url", extIMD)
+		f.integer("valueInteger", imd)
+		f.end()
+		f.endArr()
+	}
 	f.str("use", use)
 	f.arr("line")
 	f.item(a.line)
