@@ -202,7 +202,8 @@ func (p *person) duplicate(o int) *duplicate {
 
 // workday moves t to the working day it falls on (weekends to Monday, or
 // back to Friday at the end of the window), at a quarter-hour between
-// from and to o'clock; never after the window's end.
+// from and to o'clock. A t past the end stays past it, for callers to
+// drop.
 func (p *person) workday(t ts, from, to int) ts {
 	d := t.midnight()
 	dow := (int64(d/day) + 4) % 7 // 1970-01-01 was a Thursday; 0 is Sunday
@@ -216,7 +217,7 @@ func (p *person) workday(t ts, from, to int) ts {
 	case dow == 0:
 		d -= 2 * day
 	}
-	return min(d+ts(from)*hour+ts(p.r.IntN((to-from)*4))*15*minute, p.end)
+	return d + ts(from)*hour + ts(p.r.IntN((to-from)*4))*15*minute
 }
 
 // anytime is a moment on t's day, more often by day.
