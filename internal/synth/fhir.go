@@ -668,9 +668,7 @@ func (f *fhirWriter) medication(m *medication) {
 	f.end()
 	f.endArr()
 	f.obj("dispenseRequest")
-	if m.end != 0 {
-		f.period("validityPeriod", m.start, m.end)
-	}
+	f.period("validityPeriod", m.start, m.end)
 	if m.repeats > 0 {
 		f.integer("numberOfRepeatsAllowed", m.repeats)
 	}

@@ -506,14 +506,16 @@ func (p *person) ltcMedicines(rc *record, doctor func() int) {
 				continue
 			}
 			next := addYears(t, 1)
-			st := "completed"
+			st, valid := "completed", next
 			if next >= stop {
-				st = "active"
+				// The current authorisation runs on past now: its
+				// validity is left open rather than dated in the future.
+				st, valid = "active", 0
 				if end != 0 || !p.alive() {
-					st = "stopped"
+					st, valid = "stopped", stop
 				}
 			}
-			rc.meds = append(rc.meds, medication{id: p.newID(), m: c.m, start: p.workday(t, 9, 17), end: min(next, stop),
+			rc.meds = append(rc.meds, medication{id: p.newID(), m: c.m, start: p.workday(t, 9, 17), end: valid,
 				status: st, enc: -1, prac: prac, repeats: 5})
 		}
 	}
