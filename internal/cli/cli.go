@@ -24,6 +24,7 @@ func commands() []command {
 		{"serve", "run the platform: the FHIR API at /fhir", runServe},
 		{"reindex", "rebuild the search index after an upgrade or a --search-index change (--status: report only)", runReindex},
 		{"synth", "generate a synthetic care system as FHIR bundles (and HL7 v2): docs/SYNTH.md", runSynth},
+		{"demo", "run the platform on a fresh embedded database with a synthetic population loaded", runDemo},
 		{"version", "print the version", func(_ []string, out, _ io.Writer) int { fmt.Fprintln(out, "sharedcare", Version); return 0 }},
 	}
 }

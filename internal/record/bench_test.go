@@ -18,6 +18,7 @@ import (
 	"github.com/sharedcare/sharedcare/internal/store"
 	"github.com/sharedcare/sharedcare/internal/store/postgres"
 	"github.com/sharedcare/sharedcare/internal/store/sqlite"
+	"github.com/sharedcare/sharedcare/internal/synth"
 	"github.com/sharedcare/sharedcare/internal/validate"
 )
 
@@ -172,3 +173,43 @@ func BenchmarkSyntheaTransaction(b *testing.B) {
 }
 
 var _ store.Store = (*sqlite.Store)(nil)
+
+// BenchmarkSynthTransaction: the generator's bundles (one organisation's
+// record of one person each, ~25 entries, every entry a PUT), posted by 4
+// concurrent clients after its reference bundle; reports resources/s.
+func BenchmarkSynthTransaction(b *testing.B) {
+	g, err := synth.New(synth.Config{Seed: 1, Patients: 200})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bundles [][]byte
+	if err := g.People(context.Background(), 2, func(p synth.Person) error {
+		for _, bd := range p.Bundles {
+			bundles = append(bundles, bd.JSON)
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	benchStores(b, func(b *testing.B, svc *record.Service) {
+		if _, err := svc.Bundle(context.Background(), g.Reference(), "http://localhost/fhir"); err != nil {
+			b.Fatal(err)
+		}
+		var resources atomic.Int64
+		var k atomic.Int64
+		b.SetParallelism(2)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				data := bundles[int(k.Add(1))%len(bundles)]
+				res, err := svc.Bundle(context.Background(), data, "http://localhost/fhir")
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				resources.Add(int64(len(res.Entries)))
+			}
+		})
+		b.ReportMetric(float64(resources.Load())/b.Elapsed().Seconds(), "resources/s")
+	})
+}

@@ -118,7 +118,7 @@ func (p *person) rec(o int) *record {
 	ods := w.orgs[o].ods
 	rc := &record{
 		org:    o,
-		pid:    makeUID(p.key, saltPatient^hashString(ods)),
+		pid:    personUID(p.index, p.key, saltPatient^hashString(ods)),
 		local:  p.localNumber(o, false),
 		verify: "01",
 		eth:    p.eth,
@@ -178,7 +178,7 @@ func (p *person) localNumber(o int, dup bool) string {
 func (p *person) duplicate(o int) *duplicate {
 	r := p.r
 	d := &duplicate{
-		pid:    makeUID(p.key, saltDupe^hashString(p.w.orgs[o].ods)),
+		pid:    personUID(p.index, p.key, saltDupe^hashString(p.w.orgs[o].ods)),
 		local:  p.localNumber(o, true),
 		given:  p.given,
 		family: p.family,

@@ -94,7 +94,7 @@ func (p *person) hasAt(c ltc, t ts) bool { return p.onset[c] != 0 && p.onset[c] 
 
 func (p *person) newID() uid {
 	p.next++
-	return makeUID(p.key, p.next)
+	return personUID(p.index, p.key, p.next)
 }
 
 // calibration holds, per long-term condition, the factor that makes the

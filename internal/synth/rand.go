@@ -48,6 +48,18 @@ func makeUID(a, b uint64) uid {
 	return uid{hi, lo}
 }
 
+// personUID is makeUID for a resource of person i: its first 32 bits are
+// i, so a person's ids sort together and a population loaded in order
+// appends to the database's id indexes instead of writing all over them,
+// as time-ordered ids (UUIDv7) do in real systems. Random ids made a
+// SQLite load several times slower: every small transaction dirtied
+// pages across the whole index.
+func personUID(i int, a, b uint64) uid {
+	u := makeUID(a, b)
+	u.hi = uint64(uint32(i))<<32 | u.hi&0xFFFFFFFF
+	return u
+}
+
 // append writes the canonical 8-4-4-4-12 hex form.
 func (u uid) append(b []byte) []byte {
 	var buf [36]byte

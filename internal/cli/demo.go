@@ -1,0 +1,290 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sharedcare/sharedcare/internal/synth"
+)
+
+// runDemo is `sharedcare demo`: the platform on the embedded database in a
+// fresh data directory, loaded with a synthetic population through its own
+// FHIR API, as a new user's first look.
+func runDemo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		c        demoConfig
+		logLevel string
+	)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.data, "data", "", "data directory, which must not exist or be empty (default: a new temporary directory, removed on exit)")
+	fs.IntVar(&c.patients, "patients", defaultDemoPatients, fmt.Sprintf("people in the synthetic population, %d to %d", synth.MinPatients, synth.MaxPatients))
+	fs.Int64Var(&c.seed, "seed", 1, "random seed of the population")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary data directory on exit")
+	fs.StringVar(&logLevel, "log-level", "warn", "server log level: debug, info, warn, error")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sharedcare demo [flags]\n\nRuns the platform on the embedded database in a fresh data directory and loads a\nsynthetic population (see `sharedcare synth` and docs/SYNTH.md) through its FHIR API.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := envDefaults(fs, getenv); err != nil {
+		fmt.Fprintln(stderr, "sharedcare demo:", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sharedcare demo: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c.log = newLogger(stderr, logLevel, "text")
+	if err := demo(ctx, c, stdout, stderr, nil); err != nil {
+		fmt.Fprintln(stderr, "sharedcare demo:", err)
+		return 1
+	}
+	return 0
+}
+
+// defaultDemoPatients is sized so that the demo is loaded within a minute
+// on a 2-core machine (docs/PERFORMANCE.md).
+const defaultDemoPatients = 2000
+
+type demoConfig struct {
+	addr, data string
+	patients   int
+	seed       int64
+	keep       bool
+	log        *slog.Logger
+}
+
+// demo runs the server, loads the population, prints where to look, and
+// serves until ctx ends. loaded, if not nil, receives the FHIR base once
+// the population is in.
+func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded chan<- string) error {
+	g, err := synth.New(synth.Config{Seed: c.seed, Patients: c.patients})
+	if err != nil {
+		return err
+	}
+	dir := c.data
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "sharedcare-demo-"); err != nil {
+			return err
+		}
+		if !c.keep {
+			defer os.RemoveAll(dir)
+		}
+	} else if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("--data %s is not empty: the demo makes a new database (run `sharedcare serve --data %s` to serve an existing one)", dir, dir)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(ctx, serveConfig{addr: c.addr, data: dir, validation: "strict", searchIndex: "all",
+			maxBody: 64 << 20, shutdownGrace: 10 * time.Second}, c.log, ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-served:
+		return fmt.Errorf("the server did not start: %w", err)
+	}
+	base := "http://" + addr + "/fhir"
+	fmt.Fprintf(stdout, "sharedcare demo: serving %s (data in %s)\n", base, dir)
+	fmt.Fprintf(stdout, "loading a synthetic South Yorkshire population of %d people (seed %d)...\n", c.patients, c.seed)
+	start := time.Now()
+	st, err := loadPopulation(ctx, g, c.patients, base, stderr)
+	if err != nil {
+		cancel()
+		<-served
+		return err
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintf(stdout, "loaded %d people: %d bundles, %d resources in %.1f s (%.0f resources/s)\n\n",
+		st.people, st.bundles, st.resources, elapsed.Seconds(), float64(st.resources)/elapsed.Seconds())
+	printDemoGuide(stdout, base, st.nhsNumber)
+	if loaded != nil {
+		loaded <- base
+	}
+	select {
+	case <-ctx.Done():
+		return <-served
+	case err := <-served:
+		return err
+	}
+}
+
+type loadStats struct {
+	people, bundles, resources int64
+	nhsNumber                  string // the first person's, for the guide
+}
+
+// loadPopulation posts the reference bundle, then everyone's bundles with
+// a few in flight at once (the server prepares each on every core and
+// writes one at a time), drawing a progress bar on w.
+func loadPopulation(ctx context.Context, g *synth.Generator, total int, base string, w io.Writer) (loadStats, error) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	var st loadStats
+	if err := postBundle(ctx, client, base, g.Reference()); err != nil {
+		return st, fmt.Errorf("the reference bundle: %w", err)
+	}
+	st.resources += int64(g.ReferenceResources())
+	work := make(chan synth.Bundle, 64)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	var resources, bundles, people atomic.Int64
+	for range 2 * runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				if err := postBundle(ctx, client, base, b.JSON); err != nil {
+					cancel(fmt.Errorf("a bundle from %s: %w", b.Source, err))
+					return
+				}
+				resources.Add(int64(b.Resources))
+				bundles.Add(1)
+			}
+		}()
+	}
+	bar := newProgress(w, total)
+	genErr := g.People(ctx, runtime.GOMAXPROCS(0), func(p synth.Person) error {
+		if p.Index == 0 {
+			st.nhsNumber = p.NHSNumber
+		}
+		for _, b := range p.Bundles {
+			select {
+			case work <- b:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
+		bar.set(int(people.Add(1)), resources.Load())
+		return nil
+	})
+	close(work)
+	wg.Wait()
+	bar.done(resources.Load())
+	if err := context.Cause(ctx); err != nil {
+		return st, err
+	}
+	if genErr != nil {
+		return st, genErr
+	}
+	st.people, st.bundles, st.resources = people.Load(), bundles.Load(), st.resources+resources.Load()
+	return st, nil
+}
+
+func postBundle(ctx context.Context, client *http.Client, base string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/fhir+json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("status %d: %s", resp.StatusCode, msg)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+// progress draws a progress bar on a terminal, and a line every few
+// seconds elsewhere (a log, a test).
+type progress struct {
+	mu     sync.Mutex
+	w      io.Writer
+	total  int
+	tty    bool
+	start  time.Time
+	last   time.Time
+	people int
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	now := time.Now()
+	return &progress{w: w, total: total, tty: tty, start: now, last: now}
+}
+
+func (p *progress) set(people int, resources int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.people = max(p.people, people)
+	every := 5 * time.Second
+	if p.tty {
+		every = 100 * time.Millisecond
+	}
+	if time.Since(p.last) < every {
+		return
+	}
+	p.last = time.Now()
+	p.draw(resources, false)
+}
+
+func (p *progress) done(resources int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.draw(resources, true)
+}
+
+func (p *progress) draw(resources int64, final bool) {
+	const width = 30
+	n := width * p.people / max(p.total, 1)
+	rate := float64(resources) / max(time.Since(p.start).Seconds(), 1e-9)
+	line := fmt.Sprintf("[%s%s] %d/%d people, %d resources, %.0f/s", strings.Repeat("#", n), strings.Repeat(".", width-n), p.people, p.total, resources, rate)
+	switch {
+	case p.tty && final:
+		fmt.Fprintf(p.w, "\r%s\n", line)
+	case p.tty:
+		fmt.Fprintf(p.w, "\r%s", line)
+	case !final:
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+// printDemoGuide says what to open.
+func printDemoGuide(w io.Writer, base, nhs string) {
+	fmt.Fprintf(w, `Try:
+  %[1]s/metadata                                   what the server supports
+  %[1]s/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|%[2]s
+                                                   one person, as each organisation holds them
+  %[1]s/Patient?family=smith&_count=10             people by family name
+  %[1]s/Condition?code=http://snomed.info/sct|38341003&_summary=count
+                                                   how many records of hypertension
+  %[1]s/Organization?_count=50                     the integrated care board's organisations
+  %[1]s/Patient/{id}/$everything                   one record in full
+
+Sign-in: not yet; the API is open to anyone who can reach this address, so
+keep it on 127.0.0.1. Stop with Ctrl-C.
+`, base, nhs)
+}
+
