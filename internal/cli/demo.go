@@ -266,7 +266,7 @@ func (p *progress) draw(resources int64, final bool) {
 		fmt.Fprintf(p.w, "\r%s\n", line)
 	case p.tty:
 		fmt.Fprintf(p.w, "\r%s", line)
-	case !final:
+	default:
 		fmt.Fprintln(p.w, line)
 	}
 }
@@ -287,4 +287,3 @@ Sign-in: not yet; the API is open to anyone who can reach this address, so
 keep it on 127.0.0.1. Stop with Ctrl-C.
 `, base, nhs)
 }
-
