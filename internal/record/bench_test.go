@@ -178,7 +178,7 @@ var _ store.Store = (*sqlite.Store)(nil)
 // record of one person each, ~25 entries, every entry a PUT), posted by 4
 // concurrent clients after its reference bundle; reports resources/s.
 func BenchmarkSynthTransaction(b *testing.B) {
-	g, err := synth.New(synth.Config{Seed: 1, Patients: 200})
+	g, err := synth.New(synth.Config{Seed: 1, Patients: 2000})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,6 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"time"
 	"testing"
 
 	"github.com/sharedcare/sharedcare/internal/store"
@@ -72,3 +75,53 @@ func BenchmarkRead(b *testing.B) { storetest.BenchRead(b, open(b, b.TempDir())) 
 func BenchmarkCreateParallel(b *testing.B) { storetest.BenchCreateParallel(b, open(b, b.TempDir())) }
 
 func BenchmarkBulk300(b *testing.B) { storetest.BenchBulk(b, open(b, b.TempDir())) }
+
+// TestGroupCommitIsolation checks a transaction that fails inside a group
+// commit is undone alone: the others of its batch commit, each once, and
+// a function run again after a failure elsewhere writes the same.
+func TestGroupCommitIsolation(t *testing.T) {
+	s := open(t, t.TempDir())
+	clk := storetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var mu sync.Mutex
+	at := func() time.Time { mu.Lock(); defer mu.Unlock(); return clk.Next() }
+	const n = 60
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("g%02d", i)
+			errs[i] = s.Update(t.Context(), func(tx store.Tx) error {
+				if err := tx.Put(t.Context(), storetest.NewWrite("Patient", id, 1, at(), map[string]any{"i": i})); err != nil {
+					return err
+				}
+				switch i % 5 {
+				case 0:
+					return fmt.Errorf("fails after writing %s", id)
+				case 1:
+					if i%10 == 1 {
+						panic("a bug")
+					}
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		id := fmt.Sprintf("g%02d", i)
+		bad := i%5 == 0 || i%10 == 1
+		r, err := s.Read(t.Context(), "Patient", id)
+		switch {
+		case bad && errs[i] == nil:
+			t.Errorf("%s: the failing transaction reported success", id)
+		case bad && err == nil:
+			t.Errorf("%s: the failing transaction's write is stored", id)
+		case !bad && errs[i] != nil:
+			t.Errorf("%s: %v", id, errs[i])
+		case !bad && (err != nil || r.Version != 1):
+			t.Errorf("%s: read %+v, %v", id, r, err)
+		}
+	}
+}
