@@ -137,10 +137,11 @@ type loadStats struct {
 }
 
 // loadPopulation posts the reference bundle, then everyone's bundles with
-// a few in flight at once (the server prepares each on every core and
-// writes one at a time), drawing a progress bar on w.
+// several in flight at once, drawing a progress bar on w. The server
+// prepares bundles on every core and commits those waiting together, so
+// more in flight than cores makes bigger, cheaper commits.
 func loadPopulation(ctx context.Context, g *synth.Generator, total int, base string, w io.Writer) (loadStats, error) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8 * runtime.GOMAXPROCS(0)}}
 	var st loadStats
 	if err := postBundle(ctx, client, base, g.Reference()); err != nil {
 		return st, fmt.Errorf("the reference bundle: %w", err)
@@ -151,7 +152,7 @@ func loadPopulation(ctx context.Context, g *synth.Generator, total int, base str
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	var resources, bundles, people atomic.Int64
-	for range 2 * runtime.GOMAXPROCS(0) {
+	for range 8 * runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -43,19 +43,19 @@ var dialect = sqlbuild.Dialect{Time: func(t time.Time) any { return t.UnixMicro(
 
 // Store is the SQLite store.
 type Store struct {
-	read   *sql.DB
-	write  *sql.DB
-	wconn  *sql.Conn
-	ckpt   *sql.DB // the checkpointer's connection
+	read  *sql.DB
+	write *sql.DB
+	wconn *sql.Conn
+	ckpt  *sql.DB // the checkpointer's connection
 	// committed wakes the checkpointer (buffered, never blocks the
 	// writer); ckptDone closes when it has stopped.
 	committed chan struct{}
 	ckptDone  chan struct{}
-	reqs   chan *request
-	stop   chan struct{}
-	done   chan struct{}
-	stmts  writeStmts
-	rstmts readStmts
+	reqs      chan *request
+	stop      chan struct{}
+	done      chan struct{}
+	stmts     writeStmts
+	rstmts    readStmts
 
 	// mu makes "not closed, so submit" atomic against Close: Update holds
 	// it shared while sending, Close exclusively while closing stop, so no
