@@ -63,7 +63,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 
 // defaultDemoPatients is sized so that the demo is loaded within a minute
 // on a 2-core machine (docs/PERFORMANCE.md).
-const defaultDemoPatients = 2000
+const defaultDemoPatients = 1000
 
 type demoConfig struct {
 	addr, data string
