@@ -40,7 +40,9 @@ type Source interface {
 	Next() (Bundle, error)
 }
 
-// The phases of a DirSource.
+// The phases of a DirSource's first path; the i-th path's are these plus
+// i×PhasesPerPath, so that each path (a data set) is loaded whole before
+// the next begins.
 const (
 	// PhaseFirst holds the files named in DirOptions.First.
 	PhaseFirst = 0
@@ -50,6 +52,8 @@ const (
 	PhaseShared = 1
 	// PhaseRecords holds everything else.
 	PhaseRecords = 2
+	// PhasesPerPath is the number of phases of each path.
+	PhasesPerPath = 3
 )
 
 // DefaultFirst is the file the project's generator writes beside its
@@ -65,10 +69,14 @@ type DirOptions struct {
 
 // DirSource reads Bundles from files: *.json files (one Bundle each),
 // *.ndjson files (one Bundle a line), and .tar.gz, .tgz or .zip archives of
-// those. Files are read in sorted path order, archive members in the
-// order the archive holds them (zip: sorted by name), in three phases:
-// the DirOptions.First files, then Synthea's shared-resource Bundles
-// (hospitalInformation*, practitionerInformation*), then the rest. Files
+// those. The paths it is given are data sets loaded one after the other
+// (Synthea's sets each carry their own copies of shared Organizations, so
+// one set's patients must be in before the next set's copies arrive).
+// Within a path, files are read in sorted path order, archive members in
+// the order the archive holds them (zip: sorted by name), in three
+// phases: the DirOptions.First files, then Synthea's shared-resource
+// Bundles (hospitalInformation*, practitionerInformation*), then the rest.
+// Files
 // of other kinds (README, *.txt) are ignored; a JSON file that is not a
 // transaction or batch Bundle (a bulk-export NDJSON file of resources,
 // say) is skipped and listed in Skipped.
@@ -78,7 +86,7 @@ type DirSource struct {
 	Skipped []string
 
 	first []string
-	files []string          // every input file, sorted
+	paths [][]string        // each path's input files, sorted
 	early map[string][]item // members of archives in PhaseFirst or PhaseShared, read when opened
 	next  func() (Bundle, error, bool)
 	stop  func()
@@ -107,7 +115,7 @@ func OpenDir(o DirOptions, paths ...string) (*DirSource, error) {
 			if inputKind(p) == "" {
 				return nil, fmt.Errorf("%s: not a .json, .ndjson, .tar.gz, .tgz or .zip file", p)
 			}
-			s.files = append(s.files, p)
+			s.paths = append(s.paths, []string{p})
 			continue
 		}
 		var found []string
@@ -124,9 +132,9 @@ func OpenDir(o DirOptions, paths ...string) (*DirSource, error) {
 			return nil, err
 		}
 		slices.Sort(found)
-		s.files = append(s.files, found...)
+		s.paths = append(s.paths, found)
 	}
-	for _, f := range s.files {
+	for _, f := range slices.Concat(s.paths...) {
 		if k := inputKind(f); k != "tgz" {
 			continue
 		}
@@ -187,23 +195,26 @@ func (s *DirSource) phase(name string) int {
 	return PhaseRecords
 }
 
-// bundles yields every Bundle, phase by phase.
+// bundles yields every Bundle, path by path and phase by phase.
 func (s *DirSource) bundles() iter.Seq2[Bundle, error] {
 	return func(yield func(Bundle, error) bool) {
-		for ph := PhaseFirst; ph <= PhaseRecords; ph++ {
-			for _, f := range s.files {
-				if !s.yieldFile(f, ph, yield) {
-					return
+		for i, files := range s.paths {
+			for ph := PhaseFirst; ph <= PhaseRecords; ph++ {
+				for _, f := range files {
+					if !s.yieldFile(f, ph, i*PhasesPerPath+ph, yield) {
+						return
+					}
 				}
 			}
 		}
 	}
 }
 
-// yieldFile yields the Bundles of phase ph in file f; false means stop.
-func (s *DirSource) yieldFile(f string, ph int, yield func(Bundle, error) bool) bool {
+// yieldFile yields the Bundles of phase ph in file f, as phase out;
+// false means stop.
+func (s *DirSource) yieldFile(f string, ph, out int, yield func(Bundle, error) bool) bool {
 	emit := func(it item) error {
-		if !s.yieldItem(it, ph, yield) {
+		if !s.yieldItem(it, out, yield) {
 			return errStop
 		}
 		return nil

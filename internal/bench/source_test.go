@@ -153,6 +153,25 @@ func TestDirSourceOrder(t *testing.T) {
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("one archive (-want +got):\n%s", diff)
 	}
+
+	// Paths are data sets, each loaded whole before the next: the shared
+	// Bundles of the second come after the records of the first.
+	src, err = bench.OpenDir(bench.DirOptions{}, p("a.json"), p("sub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	out, err = drain(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []got{
+		{p("a.json"), 3, bench.PhaseRecords},
+		{p("sub/practitionerInformation1.json"), 5, bench.PhasesPerPath + bench.PhaseShared},
+	}
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("two paths (-want +got):\n%s", diff)
+	}
 }
 
 func TestDirSourceErrors(t *testing.T) {

@@ -36,7 +36,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	var c benchConfig
 	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080/fhir", "FHIR base URL of the server to measure (sharedcare or any other)")
 	fs.StringVar(&c.workloads, "workloads", strings.Join(benchWorkloads, ","), "workloads to run, comma-separated: "+strings.Join(benchWorkloads, ", ")+" (they run in that order)")
-	fs.StringVar(&c.dir, "dir", "", "ingest source, comma-separated directories or files: *.json (a Bundle each), *.ndjson (a Bundle a line), .tar.gz/.tgz/.zip archives of them; without it ingest is skipped")
+	fs.StringVar(&c.dir, "dir", "", "ingest source: directories or files of transaction Bundles, *.json (a Bundle each), *.ndjson (a Bundle a line), .tar.gz/.tgz/.zip archives of them; several, comma-separated, are data sets loaded one after the other; without it ingest is skipped")
 	fs.StringVar(&c.first, "first", strings.Join(bench.DefaultFirst, ","), "file names in --dir loaded first, before any other Bundle (comma-separated)")
 	fs.IntVar(&c.concurrency, "concurrency", bench.DefaultConcurrency(), "concurrent workers (virtual users), each with one request in flight")
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "measured time of each workload (the search mix shares it among its queries; ingest loads the whole source); 0: bounded by --requests only")
