@@ -86,11 +86,16 @@ func SearchMix(p SearchParams) []Query {
 	}
 }
 
-// discoverySample bounds the resources discovery reads for a tally.
-const discoverySample = 3000
+// discoverySample bounds the resources discovery reads for a tally;
+// patientSample is the number of Patients whose Observations it counts.
+const (
+	discoverySample = 3000
+	patientSample   = 100
+)
 
 // Discover returns p with its empty fields found through the API: the
-// Patient with the most Observations among the first 100 Patients, the
+// Patient with the most Observations among 100 spread over the first
+// 1,000 Patients, the
 // commonest code of its Observations, the Organization name most of the
 // first 3,000 Encounters name as serviceProvider, and for the other
 // fields the default when it matches something, else the commonest value
@@ -168,19 +173,26 @@ func discoverPatient(ctx context.Context, c *Client, p *SearchParams) error {
 	if p.Patient != "" {
 		return nil
 	}
-	var sample []patient
-	err := c.search(ctx, "Patient?_count=100&_elements=id,identifier", 1, func(raw json.RawMessage) bool {
+	// 100 Patients spread over the first 1,000 in the server's order: a
+	// server that keeps them in load order would otherwise offer only the
+	// first data set's.
+	var listed []patient
+	err := c.search(ctx, "Patient?_count=1000&_elements=id,identifier", 1, func(raw json.RawMessage) bool {
 		var pt patient
 		if json.Unmarshal(raw, &pt) == nil && pt.ID != "" {
-			sample = append(sample, pt)
+			listed = append(listed, pt)
 		}
 		return true
 	})
 	if err != nil {
 		return fmt.Errorf("bench: sampling Patients: %w", err)
 	}
-	if len(sample) == 0 {
+	if len(listed) == 0 {
 		return errors.New("bench: the server has no Patients to search")
+	}
+	var sample []patient
+	for i := range min(len(listed), patientSample) {
+		sample = append(sample, listed[i*len(listed)/min(len(listed), patientSample)])
 	}
 	best, most := -1, int64(-1)
 	for i, pt := range sample {
