@@ -404,3 +404,57 @@ func write(t *testing.T, name, data string) {
 		t.Fatal(err)
 	}
 }
+
+// TestDiscoverOtherData: on data the search issue's defaults match
+// nothing of, Discover finds values that do, and the mix runs clean.
+func TestDiscoverOtherData(t *testing.T) {
+	srv := newServer(t)
+	c := bench.NewClient(srv.URL+"/fhir", "", 2)
+	defer c.Close()
+	var entries []string
+	entry := func(res string) {
+		entries = append(entries, `{"fullUrl":"urn:uuid:00000000-0000-4000-8000-`+strconv.Itoa(100000000000+len(entries))+`","resource":`+res+`,"request":{"method":"POST","url":"`+strings.SplitN(strings.SplitN(res, `"resourceType":"`, 2)[1], `"`, 2)[0]+`"}}`)
+	}
+	entry(`{"resourceType":"Organization","name":"Harrogate & District, \"North\""}`)
+	org := "urn:uuid:00000000-0000-4000-8000-100000000000"
+	for i, fam := range []string{"Jones", "Jonas", "Patel"} {
+		entry(`{"resourceType":"Patient","identifier":[{"system":"urn:test","value":"p` + strconv.Itoa(i) + `"}],"name":[{"family":"` + fam + `"}],"birthDate":"198` + strconv.Itoa(i) + `-05-01"}`)
+		pat := "urn:uuid:00000000-0000-4000-8000-" + strconv.Itoa(100000000000+len(entries)-1)
+		entry(`{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"` + pat + `"},"serviceProvider":{"reference":"` + org + `"}}`)
+		enc := "urn:uuid:00000000-0000-4000-8000-" + strconv.Itoa(100000000000+len(entries)-1)
+		for range i + 1 {
+			entry(`{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"` + pat + `"},"encounter":{"reference":"` + enc + `"},"effectiveDateTime":"2024-01-01"}`)
+		}
+		entry(`{"resourceType":"Condition","code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003"}]},"subject":{"reference":"` + pat + `"}}`)
+	}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "b.json"), `{"resourceType":"Bundle","type":"transaction","entry":[`+strings.Join(entries, ",")+`]}`)
+	src, err := bench.OpenDir(bench.DirOptions{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if res, err := bench.Ingest(t.Context(), c, src, bench.Options{}); err != nil || res.Failed() {
+		t.Fatalf("ingest: %v %+v", err, res)
+	}
+
+	p, err := bench.Discover(t.Context(), c, bench.SearchParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bench.SearchParams{
+		Patient: p.Patient, PatientIdentifier: "urn:test|p2", PatientCode: "http://loinc.org|8867-4",
+		Organization: `Harrogate & District, "North"`, Code: "http://loinc.org|8867-4", Category: "vital-signs",
+		Family: "jon", Birthdate: "lt1982", ConditionCode: "http://snomed.info/sct|38341003",
+	}
+	if p != want {
+		t.Errorf("discovered\n%+v, want\n%+v", p, want)
+	}
+	results, err := bench.Search(t.Context(), c, p, bench.Options{Concurrency: 1, Requests: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range results {
+		sane(t, res)
+	}
+}
