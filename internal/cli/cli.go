@@ -22,6 +22,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the platform: the FHIR API at /fhir", runServe},
+		{"bench", "measure a FHIR server (this one or another) over HTTP: ingest, read, search, $everything, CRUD", runBench},
 		{"reindex", "rebuild the search index after an upgrade or a --search-index change (--status: report only)", runReindex},
 		{"synth", "generate a synthetic care system as FHIR bundles (and HL7 v2): docs/SYNTH.md", runSynth},
 		{"demo", "run the platform on a fresh embedded database with a synthetic population loaded", runDemo},

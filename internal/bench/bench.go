@@ -1,0 +1,153 @@
+// Package bench is a load generator for any FHIR R4 server: it speaks to a
+// base URL over HTTP and nothing else, so the same workloads measure
+// sharedcare and a peer server side by side, on the same machine, with the
+// same client.
+//
+// The workloads are
+//
+//   - Ingest: transaction (or batch) Bundles from a Source, posted to the
+//     base; resources per second.
+//   - Read: reads by id of resources sampled through the API.
+//   - Search: the fixed search mix of the search issue (SearchMix), its
+//     data-dependent values found first by Discover; p50/p99 per query.
+//   - Everything: Patient/{id}/$everything for a sample of patients.
+//   - CRUD: every user creates, reads, updates and deletes its own linked
+//     resources, in the shape of the public FHIR server performance
+//     benchmark (see crud.go).
+//
+// Every workload runs on one runner: a fixed number of concurrent workers,
+// an optional warm-up whose requests are not timed, then a measured phase
+// bounded by a duration and/or a request count. Every request's latency is
+// kept, so percentiles are exact. A response with a status the workload
+// does not expect is an error, counted by status; any error fails the run,
+// because a benchmark that times 404s measures nothing.
+//
+// This package must not import the server's packages (outside tests): it
+// measures whatever answers at the URL.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Client is an HTTP client of one FHIR base URL, tuned for load: one
+// Transport whose idle pool holds a connection per worker, so every
+// request reuses a kept-alive connection instead of dialling.
+type Client struct {
+	// Base is the FHIR base URL, without a trailing slash.
+	Base string
+	// Token, if set, is sent as "Authorization: Bearer <Token>".
+	Token string
+	HTTP  *http.Client
+}
+
+// NewClient returns a Client of base for up to concurrency requests at a
+// time.
+func NewClient(base, token string, concurrency int) *Client {
+	concurrency = max(concurrency, 1)
+	tr := &http.Transport{
+		// No proxy: the benchmark measures the server, not a proxy
+		// picked up from the environment.
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        concurrency + 16,
+		MaxIdleConnsPerHost: concurrency + 16,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &Client{
+		Base:  strings.TrimRight(base, "/"),
+		Token: token,
+		// A bound per request, generous enough for a large transaction
+		// Bundle on a loaded machine; a stuck server still ends the run.
+		HTTP: &http.Client{Transport: tr, Timeout: 5 * time.Minute},
+	}
+}
+
+// Close releases the client's idle connections.
+func (c *Client) Close() { c.HTTP.CloseIdleConnections() }
+
+// url is rel resolved against the base; absolute URLs (next links) are
+// used as they are.
+func (c *Client) url(rel string) string {
+	if strings.HasPrefix(rel, "http://") || strings.HasPrefix(rel, "https://") {
+		return rel
+	}
+	return c.Base + "/" + strings.TrimPrefix(rel, "/")
+}
+
+// newRequest builds a request with the headers every workload sends.
+func (c *Client) newRequest(ctx context.Context, method, rel string, body []byte) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url(rel), rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	return req, nil
+}
+
+// Options bound one workload's run.
+type Options struct {
+	// Concurrency is the number of workers (virtual users), each with at
+	// most one request in flight. Zero means DefaultConcurrency().
+	Concurrency int
+	// Duration bounds the measured phase; zero means no time bound.
+	Duration time.Duration
+	// Requests bounds the measured phase by requests sent; zero means no
+	// count bound. A workload whose step sends several requests (CRUD)
+	// may exceed it by less than one step per worker.
+	Requests int
+	// Warmup runs the workload, untimed, for this long before the
+	// measured phase: connections are opened, caches warmed.
+	Warmup time.Duration
+	// Seed makes the random choices (which id to read) repeatable.
+	Seed uint64
+}
+
+// DefaultConcurrency is twice GOMAXPROCS: enough requests in flight to
+// keep a server on the same machine busy while others wait on I/O.
+func DefaultConcurrency() int { return 2 * runtime.GOMAXPROCS(0) }
+
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency()
+	}
+	return o
+}
+
+func (o Options) check() error {
+	if o.Duration <= 0 && o.Requests <= 0 {
+		return errors.New("bench: a workload needs a duration or a request count")
+	}
+	return nil
+}
+
+// ErrFailed is returned (wrapped) by Report.Err when any request failed.
+var ErrFailed = errors.New("requests failed")
+
+// httpError describes a failed request for Result.FirstError.
+func httpError(method, url string, status int, body []byte) string {
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return fmt.Sprintf("%s %s: %d %s", method, url, status, s)
+}
