@@ -9,12 +9,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sharedcare/sharedcare/internal/bench"
+	"github.com/sharedcare/sharedcare/internal/synth"
 )
 
 // benchWorkloads are the workloads in the order they run: the load first,
@@ -23,7 +25,8 @@ var benchWorkloads = []string{"ingest", "read", "search", "everything", "crud"}
 
 type benchConfig struct {
 	url, workloads, dir, first, jsonFile, token, params string
-	concurrency, requests                               int
+	concurrency, requests, synthPatients                int
+	synthSeed                                           int64
 	duration, warmup                                    time.Duration
 }
 
@@ -37,6 +40,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080/fhir", "FHIR base URL of the server to measure (sharedcare or any other)")
 	fs.StringVar(&c.workloads, "workloads", strings.Join(benchWorkloads, ","), "workloads to run, comma-separated: "+strings.Join(benchWorkloads, ", ")+" (they run in that order)")
 	fs.StringVar(&c.dir, "dir", "", "ingest source: directories or files of transaction Bundles, *.json (a Bundle each), *.ndjson (a Bundle a line), .tar.gz/.tgz/.zip archives of them; several, comma-separated, are data sets loaded one after the other; without it ingest is skipped")
+	fs.IntVar(&c.synthPatients, "synth", 0, "ingest source: the generator's bundles for this many people (sharedcare synth), instead of --dir")
+	fs.Int64Var(&c.synthSeed, "seed", 1, "the generator's seed, with --synth")
 	fs.StringVar(&c.first, "first", strings.Join(bench.DefaultFirst, ","), "file names in --dir loaded first, before any other Bundle (comma-separated)")
 	fs.IntVar(&c.concurrency, "concurrency", bench.DefaultConcurrency(), "concurrent workers (virtual users), each with one request in flight")
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "measured time of each workload (the search mix shares it among its queries; ingest loads the whole source); 0: bounded by --requests only")
@@ -106,9 +111,12 @@ func (c *benchConfig) selected(explicit bool) ([]string, error) {
 			out = append(out, w)
 		}
 	}
-	if slices.Contains(out, "ingest") && c.dir == "" {
+	if c.dir != "" && c.synthPatients > 0 {
+		return nil, errors.New("give --dir or --synth, not both")
+	}
+	if slices.Contains(out, "ingest") && c.dir == "" && c.synthPatients == 0 {
 		if explicit {
-			return nil, errors.New("ingest needs a source: give --dir")
+			return nil, errors.New("ingest needs a source: give --dir or --synth")
 		}
 		out = slices.DeleteFunc(out, func(w string) bool { return w == "ingest" })
 	}
@@ -152,8 +160,19 @@ func (c *benchConfig) run(ctx context.Context, workloads, command []string, stde
 		progress("%s…", w)
 		switch w {
 		case "ingest":
-			// The source is chosen here; other kinds (a generator) plug in
-			// beside --dir.
+			if c.synthPatients > 0 {
+				src, err := newSynthSource(ctx, c.synthSeed, c.synthPatients)
+				if err != nil {
+					return report, err
+				}
+				res, err := bench.Ingest(ctx, client, src, o)
+				src.close()
+				add(res)
+				if err != nil {
+					return report, err
+				}
+				continue
+			}
 			src, err := bench.OpenDir(bench.DirOptions{First: splitList(c.first)}, splitList(c.dir)...)
 			if err != nil {
 				return report, err
@@ -258,3 +277,56 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// synthSource is the generator as an ingest source: the reference bundle
+// alone in the first phase, then everyone's bundles, generated as they are
+// sent.
+type synthSource struct {
+	ref    []byte
+	refN   int
+	sent   bool
+	ch     chan synth.Bundle
+	errc   chan error
+	cancel context.CancelFunc
+}
+
+func newSynthSource(ctx context.Context, seed int64, patients int) (*synthSource, error) {
+	g, err := synth.New(synth.Config{Seed: seed, Patients: patients})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &synthSource{ref: g.Reference(), refN: g.ReferenceResources(), ch: make(chan synth.Bundle, 256), errc: make(chan error, 1), cancel: cancel}
+	go func() {
+		defer close(s.ch)
+		s.errc <- g.People(ctx, runtime.GOMAXPROCS(0), func(p synth.Person) error {
+			for _, b := range p.Bundles {
+				select {
+				case s.ch <- b:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return nil
+		})
+	}()
+	return s, nil
+}
+
+func (s *synthSource) Next() (bench.Bundle, error) {
+	if !s.sent {
+		s.sent = true
+		return bench.Bundle{Name: "reference", JSON: s.ref, Resources: s.refN, Phase: 0}, nil
+	}
+	b, ok := <-s.ch
+	if !ok {
+		if err := <-s.errc; err != nil {
+			return bench.Bundle{}, err
+		}
+		s.errc <- nil // a later Next sees the end again
+		return bench.Bundle{}, io.EOF
+	}
+	return bench.Bundle{Name: "synth " + b.Source, JSON: b.JSON, Resources: b.Resources, Phase: 1}, nil
+}
+
+func (s *synthSource) close() { s.cancel() }

@@ -144,3 +144,32 @@ func TestBenchCommandFails(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchSynth loads the generator's bundles through the ingest
+// workload: the reference bundle first, then everyone's, all accepted.
+func TestBenchSynth(t *testing.T) {
+	base := inProcessServer(t)
+	var stdout, stderr bytes.Buffer
+	code := cli.Main([]string{"bench", "--url", base, "--synth", "10", "--seed", "4", "--workloads", "ingest,read",
+		"--concurrency", "4", "--duration", "0", "--requests", "20", "--warmup", "0"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	m := regexp.MustCompile(`(?m)^ingest +([0-9]+) `).FindStringSubmatch(stdout.String())
+	if m == nil || m[1] == "1" || m[1] == "0" {
+		t.Fatalf("ingest row: %q\n%s", m, stdout.String())
+	}
+	resp, err := http.Get(base + "/Patient?_summary=count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b struct{ Total int }
+	json.NewDecoder(resp.Body).Decode(&b)
+	if b.Total <= 10 {
+		t.Errorf("%d Patients after loading 10 people from several organisations each", b.Total)
+	}
+	if code := cli.Main([]string{"bench", "--url", base, "--synth", "10", "--dir", "x"}, io.Discard, io.Discard); code != 2 {
+		t.Errorf("--synth with --dir: exit %d, want 2", code)
+	}
+}
