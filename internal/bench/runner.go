@@ -196,7 +196,7 @@ func (w *worker) do(ctx context.Context, op, method, rel string, body []byte, ke
 // result merges what every worker measured of the ops named (all when
 // none are) into one Result.
 func (r *runner) result(name string, elapsed time.Duration, ops ...string) Result {
-	res := Result{Workload: name, Concurrency: r.o.Concurrency, Seconds: round(elapsed.Seconds(), 3)}
+	res := Result{Workload: name, Concurrency: r.o.Concurrency, Seconds: round(elapsed.Seconds(), 6)}
 	var lat []time.Duration
 	for _, w := range r.workers {
 		for op, s := range w.ops {
