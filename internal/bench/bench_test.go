@@ -6,8 +6,6 @@ import (
 	"errors"
 	"go/parser"
 	"go/token"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,38 +19,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sharedcare/sharedcare/internal/bench"
-	"github.com/sharedcare/sharedcare/internal/fhirdef"
-	"github.com/sharedcare/sharedcare/internal/record"
-	"github.com/sharedcare/sharedcare/internal/rest"
-	"github.com/sharedcare/sharedcare/internal/store/sqlite"
-	"github.com/sharedcare/sharedcare/internal/validate"
+	"github.com/sharedcare/sharedcare/internal/rest/resttest"
 )
 
-// newServer is the real server in-process, as serve builds it, on a
-// fresh embedded database: the record service with the R4 validation
-// behind the API at /fhir and its middleware, logging nowhere.
-func newServer(t *testing.T) *httptest.Server {
-	t.Helper()
-	st, err := sqlite.Open(t.Context(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
-	wait, err := svc.StartReindex(t.Context(), record.ReindexOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(wait)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api := rest.New(svc, "/fhir", log)
-	mux := http.NewServeMux()
-	mux.Handle("/fhir", api.Handler())
-	mux.Handle("/fhir/", api.Handler())
-	srv := httptest.NewServer(rest.Observe(mux, log, nil, "/fhir"))
-	t.Cleanup(srv.Close)
-	return srv
-}
+// newServer is the real server in-process on a fresh embedded database.
+func newServer(t *testing.T) *httptest.Server { return resttest.Server(t) }
 
 // loaded is a server holding testdata: two Organizations and a
 // Practitioner (reference.json), then six patients' transaction Bundles,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,38 +14,12 @@ import (
 
 	"github.com/sharedcare/sharedcare/internal/bench"
 	"github.com/sharedcare/sharedcare/internal/cli"
-	"github.com/sharedcare/sharedcare/internal/fhirdef"
-	"github.com/sharedcare/sharedcare/internal/record"
-	"github.com/sharedcare/sharedcare/internal/rest"
-	"github.com/sharedcare/sharedcare/internal/store/sqlite"
-	"github.com/sharedcare/sharedcare/internal/validate"
+	"github.com/sharedcare/sharedcare/internal/rest/resttest"
 )
 
-// inProcessServer is the FHIR API as serve builds it, on a fresh embedded
-// database, in this process; it returns the FHIR base URL.
-func inProcessServer(t *testing.T) string {
-	t.Helper()
-	st, err := sqlite.Open(t.Context(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
-	wait, err := svc.StartReindex(t.Context(), record.ReindexOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(wait)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api := rest.New(svc, "/fhir", log)
-	api.Version = "test"
-	mux := http.NewServeMux()
-	mux.Handle("/fhir", api.Handler())
-	mux.Handle("/fhir/", api.Handler())
-	srv := httptest.NewServer(rest.Observe(mux, log, nil, "/fhir"))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/fhir"
-}
+// inProcessServer is the FHIR API in this process on a fresh embedded
+// database; it returns the FHIR base URL.
+func inProcessServer(t *testing.T) string { return resttest.Server(t).URL + "/fhir" }
 
 func TestBenchCommand(t *testing.T) {
 	base := inProcessServer(t)

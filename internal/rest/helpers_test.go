@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/sharedcare/sharedcare/internal/fhirdef"
 	"github.com/sharedcare/sharedcare/internal/record"
-	"github.com/sharedcare/sharedcare/internal/rest"
+	"github.com/sharedcare/sharedcare/internal/rest/resttest"
 	"github.com/sharedcare/sharedcare/internal/store"
 	"github.com/sharedcare/sharedcare/internal/store/postgres"
 	"github.com/sharedcare/sharedcare/internal/store/sqlite"
-	"github.com/sharedcare/sharedcare/internal/validate"
 )
 
 // backend opens a fresh store of one kind.
@@ -73,25 +70,9 @@ func newClient(t *testing.T, st store.Store) *client {
 	return &client{t: t, srv: srv, st: st, svc: svc, base: srv.URL + "/fhir"}
 }
 
-// newHandler is the server as the tests and benchmarks see it: the record
-// service over st behind the API at /fhir and its middleware, logging
-// nowhere.
+// newHandler is the server as the tests and benchmarks see it.
 func newHandler(t testing.TB, st store.Store) (http.Handler, *record.Service) {
-	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
-	svc.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	// As serve does: a new database records its index generation, so
-	// searches are not refused as waiting for a rebuild.
-	wait, err := svc.StartReindex(t.Context(), record.ReindexOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(wait)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api := rest.New(svc, "/fhir", log)
-	mux := http.NewServeMux()
-	mux.Handle("/fhir", api.Handler())
-	mux.Handle("/fhir/", api.Handler())
-	return rest.Observe(mux, log, nil, "/fhir"), svc
+	return resttest.Handler(t, st)
 }
 
 // with returns a copy of c that reports to t (for subtests).

@@ -667,6 +667,23 @@ func indexMask(ix *store.Index) uint32 {
 
 // indexArrays appends ix as the Put statement's array parameters: one typed
 // slice per column of each index table in mask.
+// newColumns makes an empty array per column of t, typed as PostgreSQL
+// binds it, with room for n rows.
+func newColumns(t sqlbuild.IndexTable, n int) []any {
+	cols := make([]any, len(t.Cols))
+	for j, c := range t.Cols {
+		switch colType(t.Name, c) {
+		case "bigint[]":
+			cols[j] = make([]int64, 0, n)
+		case "float8[]":
+			cols[j] = make([]float64, 0, n)
+		default:
+			cols[j] = make([]string, 0, n)
+		}
+	}
+	return cols
+}
+
 func indexArrays(ix *store.Index, mask uint32, args []any) []any {
 	var row []any
 	for i, t := range sqlbuild.IndexTables {
@@ -674,17 +691,7 @@ func indexArrays(ix *store.Index, mask uint32, args []any) []any {
 			continue
 		}
 		n := t.Len(ix)
-		cols := make([]any, len(t.Cols))
-		for j, c := range t.Cols {
-			switch colType(t.Name, c) {
-			case "bigint[]":
-				cols[j] = make([]int64, 0, n)
-			case "float8[]":
-				cols[j] = make([]float64, 0, n)
-			default:
-				cols[j] = make([]string, 0, n)
-			}
-		}
+		cols := newColumns(t, n)
 		for i := 0; i < n; i++ {
 			row = t.Row(ix, i, row[:0])
 			for j, v := range row {

@@ -279,17 +279,7 @@ WHERE rv.res_type = $1 AND rv.res_id = u.id AND rv.version = u.version AND rv.pa
 		}
 		rid := make([]string, 0, rows)
 		rpk := make([]string, 0, rows)
-		cols := make([]any, len(t.Cols))
-		for j, c := range t.Cols {
-			switch colType(t.Name, c) {
-			case "bigint[]":
-				cols[j] = make([]int64, 0, rows)
-			case "float8[]":
-				cols[j] = make([]float64, 0, rows)
-			default:
-				cols[j] = make([]string, 0, rows)
-			}
-		}
+		cols := newColumns(t, rows)
 		var row []any
 		for _, c := range cs {
 			ix := &c.w.Index
