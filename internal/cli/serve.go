@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,6 +31,7 @@ import (
 
 type serveConfig struct {
 	addr, data, db, baseURL, logLevel, logFormat, validation, searchIndex string
+	debugAddr                                                             string
 	maxBody                                                               int64
 	shutdownGrace                                                         time.Duration
 }
@@ -48,6 +50,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long shutdown waits for requests in flight")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; keep it private")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -103,6 +106,17 @@ func newService(st store.Store, validation string) (*record.Service, error) {
 		return nil, fmt.Errorf("--validation must be strict or lenient, not %q", validation)
 	}
 	return record.New(st, opts.Resource, fhirdef.IsResourceType), nil
+}
+
+// debugHandler serves Go's profiler.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // serve runs the server until ctx ends, then shuts down gracefully:
@@ -170,6 +184,19 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
+	}
+	if c.debugAddr != "" {
+		// The profiler gets its own listener so that it is never exposed
+		// on the API's address by accident.
+		dln, err := net.Listen("tcp", c.debugAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("debug address: %w", err)
+		}
+		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go dsrv.Serve(dln)
+		defer dsrv.Close()
+		log.Warn("profiler serving on the debug address: keep it private", "addr", dln.Addr().String())
 	}
 	srv := &http.Server{
 		Handler:           handler,

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -51,11 +52,15 @@ type Store struct {
 	// writer); ckptDone closes when it has stopped.
 	committed chan struct{}
 	ckptDone  chan struct{}
-	reqs      chan *request
-	stop      chan struct{}
-	done      chan struct{}
-	stmts     writeStmts
-	rstmts    readStmts
+	// restartLog asks the writer to start the log over (see walLimit).
+	restartLog atomic.Bool
+	walLimit   atomic.Int64 // frames; defaultWALLimit unless a test lowers it
+	restarts   atomic.Int64 // times the log was started over
+	reqs       chan *request
+	stop       chan struct{}
+	done       chan struct{}
+	stmts      writeStmts
+	rstmts     readStmts
 
 	// mu makes "not closed, so submit" atomic against Close: Update holds
 	// it shared while sending, Close exclusively while closing stop, so no
@@ -154,6 +159,7 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	ckpt.SetMaxOpenConns(1)
 	s := &Store{read: read, write: write, wconn: wconn, ckpt: ckpt, reqs: make(chan *request, maxBatch), stop: make(chan struct{}), done: make(chan struct{}),
 		committed: make(chan struct{}, 1), ckptDone: make(chan struct{})}
+	s.walLimit.Store(defaultWALLimit)
 	if err := s.prepare(ctx); err != nil {
 		close(s.ckptDone)
 		s.closeDBs()
@@ -167,6 +173,16 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 // checkpointEvery is how often, at most, the checkpointer copies committed
 // pages from the write-ahead log into the database while writes go on.
 const checkpointEvery = 200 * time.Millisecond
+
+// defaultWALLimit is the size, in frames, past which the log is started over.
+// PASSIVE checkpoints copy the log but never reset it: SQLite starts the
+// log from its beginning only when a write begins after every frame was
+// copied, which never happens while writes run back to back. A sustained
+// load then grew the log without bound (2 GB for a 90 MB database), every
+// write extending the file. Past the limit the writer, between two
+// commits, finishes the copy and truncates the log; the passive rounds
+// have done nearly all of the copying by then, so the pause is short.
+const defaultWALLimit = 16384 // 64 MiB of 4 KiB pages
 
 // checkpointer copies the write-ahead log into the database after commits,
 // on its own connection, so the writer never waits for it (SQLite's
@@ -189,8 +205,11 @@ func (s *Store) checkpointer() {
 			return
 		case <-t.C:
 		}
-		if _, err := s.ckpt.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		var busy, logFrames, copied int
+		if err := s.ckpt.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied); err != nil {
 			slog.Warn("sqlite checkpoint failed; the next commit retries", "err", err)
+		} else if int64(logFrames) > s.walLimit.Load() {
+			s.restartLog.Store(true)
 		}
 		t.Reset(checkpointEvery)
 	}
@@ -327,6 +346,14 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(batch)
+		if s.restartLog.Swap(false) {
+			// TRUNCATE waits (busy_timeout) for readers of older snapshots.
+			if _, err := s.wconn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				slog.Warn("sqlite log restart failed; a later round retries", "err", err)
+			} else {
+				s.restarts.Add(1)
+			}
+		}
 		select {
 		case s.committed <- struct{}{}:
 		default:
