@@ -31,7 +31,7 @@ import (
 
 type serveConfig struct {
 	addr, data, db, baseURL, logLevel, logFormat, validation, searchIndex string
-	debugAddr                                                             string
+	debugAddr, sourceODS                                                  string
 	maxBody                                                               int64
 	shutdownGrace                                                         time.Duration
 }
@@ -50,6 +50,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long shutdown waits for requests in flight")
+	fs.StringVar(&c.sourceODS, "source-ods", "", "ODS code of the organisation FHIR writes are attributed to when the request does not name one in the "+rest.SourceHeader+" header")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; keep it private")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -157,6 +158,13 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	api.BaseURL = c.baseURL
 	api.MaxBody = c.maxBody
 	api.Version = Version
+	if c.sourceODS != "" {
+		ods, err := record.ParseODS(c.sourceODS)
+		if err != nil {
+			return fmt.Errorf("--source-ods: %w", err)
+		}
+		api.Source = record.Source{ODS: ods}
+	}
 
 	mux := http.NewServeMux()
 	fhirHandler := api.Handler()

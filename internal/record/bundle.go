@@ -275,6 +275,10 @@ func patchFromEntry(res map[string]any) ([]byte, error) {
 // transaction applies entries atomically in the spec's order: deletes,
 // creates, updates and patches, then reads.
 func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleResult, error) {
+	src, fromRequest := SourceFrom(ctx)
+	for _, e := range entries {
+		e.src, e.known = src, fromRequest
+	}
 	seen := make(map[string]int)
 	for i, e := range entries {
 		if e.id == "" || e.method == "GET" || e.method == "HEAD" {

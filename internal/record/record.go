@@ -213,6 +213,7 @@ func (s *Service) runOne(ctx context.Context, e *entry) (Result, error) {
 func (s *Service) runOneLocked(ctx context.Context, e *entry) (Result, error) {
 	s.writing.RLock()
 	defer s.writing.RUnlock()
+	e.src, e.known = SourceFrom(ctx)
 	if e.obj != nil && e.cond == "" || e.method == "POST" {
 		if e.method == "POST" {
 			e.id = NewID()
@@ -251,6 +252,8 @@ type entry struct {
 	fullURL string
 
 	obj   fhir.Object     // decoded resource for POST and PUT
+	src   Source          // who contributed it (see attribute)
+	known bool            // src came with the request, not from the resource
 	patch jsonpatch.Patch // for PATCH
 	// prep is obj serialised and indexed ahead of the write transaction,
 	// when its id and references did not depend on it.
@@ -548,7 +551,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
 	}
 	prep := e.prep
 	if prep == nil || e.method == "PATCH" {
-		if prep, err = s.prepare(obj, e.id); err != nil {
+		if prep, err = s.prepare(e, obj); err != nil {
 			return err
 		}
 	}
@@ -599,7 +602,9 @@ type prepared struct {
 	patientKey string
 }
 
-func (s *Service) prepare(obj fhir.Object, id string) (*prepared, error) {
+func (s *Service) prepare(e *entry, obj fhir.Object) (*prepared, error) {
+	id := e.id
+	attribute(obj, e.src, e.known)
 	p, err := fhir.Prepare(obj, id)
 	if err != nil {
 		return nil, err
@@ -611,7 +616,7 @@ func (s *Service) prepare(obj fhir.Object, id string) (*prepared, error) {
 // prepareWrite does the CPU work of e's write before the transaction, so
 // the single writer spends its time writing.
 func (s *Service) prepareWrite(e *entry) error {
-	p, err := s.prepare(e.obj, e.id)
+	p, err := s.prepare(e, e.obj)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ type Server struct {
 	Validate record.Validator
 	// Software is reported in the CapabilityStatement.
 	Version string
+	// Source, if set, is the organisation writes are attributed to when a
+	// request does not name one (see SourceHeader).
+	Source record.Source
 
 	capability []byte
 }
@@ -70,7 +73,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fhir.E(fhir.NotFound, "no FHIR endpoint at %s", r.URL.Path))
 	})
-	return s.negotiate(mux)
+	return s.negotiate(s.attribute(mux))
 }
 
 // negotiate refuses formats other than JSON before any handler runs.
