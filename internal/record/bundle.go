@@ -98,6 +98,7 @@ func (s *Service) Bundle(ctx context.Context, body []byte, base string) (*Bundle
 	if err != nil {
 		return nil, err
 	}
+	s.committed(ctx, writtenBy(entries))
 	for _, e := range entries {
 		if e != nil && e.typ == "SearchParameter" && e.method != "GET" && e.method != "HEAD" {
 			if err := s.paramsWritten(ctx); err != nil {

@@ -53,6 +53,7 @@ type Service struct {
 	defs    atomic.Pointer[index.Definitions]
 	params  paramState   // custom search parameters: searchparams.go
 	writing sync.RWMutex // held shared by writes from computing rows to commit; a change of definitions takes it
+	hooks   hooks        // told of committed writes: hooks.go
 }
 
 func (s *Service) log() *slog.Logger {
@@ -204,6 +205,9 @@ func (s *Service) ConditionalDelete(ctx context.Context, typ, query string) (Res
 
 func (s *Service) runOne(ctx context.Context, e *entry) (Result, error) {
 	res, err := s.runOneLocked(ctx, e)
+	if err == nil {
+		s.committed(ctx, writtenBy([]*entry{e}))
+	}
 	if err == nil && e.typ == "SearchParameter" {
 		err = s.paramsWritten(ctx)
 	}
