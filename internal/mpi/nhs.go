@@ -24,6 +24,9 @@ var (
 	// ErrNHSNoCheckDigit is a number whose first nine digits have no
 	// check digit (Modulus 11 gives 10): no such NHS number is issued.
 	ErrNHSNoCheckDigit = errors.New("first nine digits have no valid check digit")
+	// ErrNHSPlaceholder is 000 000 0000, which passes the check but is
+	// what systems write when they have no number.
+	ErrNHSPlaceholder = errors.New("all zeros: a placeholder, not a number")
 )
 
 // NHSNumberError says why a string is not an NHS number.
@@ -79,6 +82,9 @@ func ParseNHSNumber(s string) (NHSNumber, error) {
 	var v uint64
 	for _, x := range d {
 		v = v*10 + uint64(x)
+	}
+	if v == 0 {
+		return 0, &NHSNumberError{Input: s, Reason: ErrNHSPlaceholder}
 	}
 	return NHSNumber(v), nil
 }

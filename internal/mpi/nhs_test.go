@@ -33,6 +33,7 @@ func TestParseNHSNumber(t *testing.T) {
 		{in: "9434765991", err: ErrNHSCheckDigit}, // adjacent digits transposed
 		{in: "9990000001", err: ErrNHSNoCheckDigit},
 		{in: "9990000140", err: ErrNHSNoCheckDigit},
+		{in: "000 000 0000", err: ErrNHSPlaceholder},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
