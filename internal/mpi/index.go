@@ -652,3 +652,18 @@ func (x *Index) Stats() Stats {
 	}
 	return st
 }
+
+// Choose is what to do with an incoming record given Match's candidates:
+// the best candidate and its decision, except that two persons both at
+// AutoLink make it a Review (the index itself may hold a duplicate). No
+// candidates is NoLink: a new person.
+func Choose(cands []Candidate) (Candidate, Decision) {
+	if len(cands) == 0 {
+		return Candidate{}, NoLink
+	}
+	best := cands[0]
+	if best.Decision == AutoLink && len(cands) > 1 && cands[1].Decision == AutoLink {
+		return best, Review
+	}
+	return best, best.Decision
+}

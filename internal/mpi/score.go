@@ -29,17 +29,20 @@ const (
 	// RuleVerifiedNHSConflict: two different NHS numbers, both verified:
 	// PDS holds them as two people. Not linked.
 	RuleVerifiedNHSConflict
-	// RulePossibleTwin: the same birth date and family name or home, and
-	// given names that disagree outright: the pattern of twins, which a
-	// weight that counts each agreement independently over-rates. Not
-	// linked (reviewed if the NHS numbers agree, since a twin's record
-	// may carry the sibling's number).
+	// RulePossibleTwin: the same (or nearly the same) birth date and
+	// family name or home, and given names that are not the same name:
+	// the pattern of twins, which a weight that counts each agreement
+	// independently over-rates. Never auto-linked. Not linked when the
+	// given names disagree outright, unless the NHS numbers agree (a
+	// twin's record may carry the sibling's number); reviewed when they
+	// are alike (a typo, an initial, a middle name: one person or
+	// twins, only a person can tell).
 	RulePossibleTwin
 )
 
 var ruleText = [...]string{"", "same verified NHS number: deterministic link",
 	"different NHS numbers: never auto-linked", "different verified NHS numbers: not linked",
-	"possible twin (same birth date and family or home, different given name): not linked"}
+	"possible twin (same birth date and family or home, given name not the same): never auto-linked"}
 
 func (r Rule) String() string {
 	if int(r) < len(ruleText) {
@@ -189,12 +192,22 @@ func rules(a, b *features, s *Score) Rule {
 	case nhs == Disagree && a.nhsVerified && b.nhsVerified:
 		return RuleVerifiedNHSConflict
 	}
-	if s.Fields[FieldGiven].Level == Disagree && s.Fields[FieldBirthDate].Level == Exact {
+	// The twin pattern: birth dates that agree (or nearly: a typo in one
+	// twin's record), the same family name or home, and given names
+	// that are not the same name. Twins' names are often alike (Louis
+	// and Louise, Jack and Jake), so a close spelling, an initial or a
+	// middle name counts as well as an outright difference, unless the
+	// NHS numbers agree.
+	g := s.Fields[FieldGiven].Level
+	switch s.Fields[FieldBirthDate].Level {
+	case Exact, Typo, Transposed:
+		famOrHome := false
 		switch s.Fields[FieldFamily].Level {
 		case Exact, Close, Part, Alias:
-			return RulePossibleTwin
+			famOrHome = true
 		}
-		if s.Fields[FieldAddress].Level == Exact || s.Fields[FieldPhone].Level == Exact {
+		famOrHome = famOrHome || s.Fields[FieldAddress].Level == Exact || s.Fields[FieldPhone].Level == Exact
+		if famOrHome && (g == Disagree || nhs != Exact && (g == Close || g == Initial || g == MiddleAsFirst)) {
 			return RulePossibleTwin
 		}
 	}
@@ -241,7 +254,9 @@ func (d Decision) String() string {
 //   - RuleNHSConflict: Review if the weight, penalty included, still
 //     reaches the auto-link threshold (everything else agrees strongly);
 //     otherwise NoLink. Never AutoLink.
-//   - RulePossibleTwin: Review if the NHS numbers agree, else NoLink.
+//   - RulePossibleTwin: NoLink if the given names disagree outright and
+//     the NHS numbers do not agree; otherwise Review (at or over
+//     t.Review), never AutoLink.
 //   - otherwise AutoLink at or over t.AutoLink, Review at or over
 //     t.Review, NoLink below; but AutoLink only with corroboration: an
 //     identifier (NHS number or another) or a contact detail (home
@@ -261,7 +276,10 @@ func Decide(s Score, t Thresholds) Decision {
 		}
 		return NoLink
 	case RulePossibleTwin:
-		if s.Fields[FieldNHS].Level == Exact {
+		if s.Fields[FieldGiven].Level == Disagree && s.Fields[FieldNHS].Level != Exact {
+			return NoLink
+		}
+		if s.Weight >= t.Review {
 			return Review
 		}
 		return NoLink
