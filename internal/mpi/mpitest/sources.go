@@ -19,12 +19,7 @@ func mrnSystem(org string) string { return "https://sharedcare.example/Id/" + or
 // hospital.
 func (p *Population) Sources(i int) []Source {
 	per := &p.People[i]
-	gp := per.Truth
-	gp.ID = per.ID + "-GP"
-	gp.Source = "GP"
-	gp.Identifiers = append(append([]mpi.Identifier(nil), gp.Identifiers...),
-		mpi.Identifier{System: mrnSystem("GP"), Value: fmt.Sprintf("G%07d", i)})
-	out := []Source{{Record: gp, Person: i}}
+	out := []Source{{Record: p.Registered(i), Person: i}}
 	n := 1 + p.r.IntN(3)
 	start := p.r.IntN(len(orgs))
 	for k := range n {
@@ -36,6 +31,20 @@ func (p *Population) Sources(i int) []Source {
 		out = append(out, p.corrupt(i, org, per.ID+"-"+org+"-dup", fmt.Sprintf("%s%07d", org[:1], i+5_000_000)))
 	}
 	return out
+}
+
+// Registered is person i's GP record: their true demographics, the NHS
+// number traced, and the practice's own number. It draws nothing from
+// the random stream, so an index of a whole population can be built
+// without generating every source.
+func (p *Population) Registered(i int) mpi.Record {
+	per := &p.People[i]
+	gp := per.Truth
+	gp.ID = per.ID + "-GP"
+	gp.Source = "GP"
+	gp.Identifiers = append(append([]mpi.Identifier(nil), gp.Identifiers...),
+		mpi.Identifier{System: mrnSystem("GP"), Value: fmt.Sprintf("G%07d", i)})
+	return gp
 }
 
 // corrupt derives one organisation's record of person i.
