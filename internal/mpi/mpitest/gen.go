@@ -105,9 +105,13 @@ func (z zipf) draw(r *rand.Rand) int {
 }
 
 var (
-	zFamily = newZipf(len(familyCommon), 0.9)
-	zMale   = newZipf(len(givenMale), 0.9)
-	zFemale = newZipf(len(givenFemale), 0.9)
+	// Exponents chosen so the commonest names are about as common as in
+	// England and Wales, a little more so (the lists are short): Smith
+	// about 2% of people (1.2% in life), John and Margaret about 5% of
+	// their sex.
+	zFamily = newZipf(len(familyCommon), 0.6)
+	zMale   = newZipf(len(givenMale), 0.45)
+	zFemale = newZipf(len(givenFemale), 0.45)
 )
 
 // New generates a population.
@@ -205,16 +209,21 @@ func check(s string) int {
 
 func (p *Population) family() string {
 	switch x := p.r.Float64(); {
-	case x < 0.45:
+	case x < 0.30:
 		return familyCommon[zFamily.draw(p.r)]
-	case x < 0.53:
+	case x < 0.38:
 		return p.pick(familySouthAsian)
-	case x < 0.55:
+	case x < 0.40:
 		return p.pick(familyOther)
 	default:
 		// The long tail: half of England has a surname outside the top
-		// few hundred.
-		return p.pick(tailHead) + p.pick(tailEnd)
+		// few hundred; head, sometimes a middle, and end make some
+		// eight thousand names.
+		mid := ""
+		if p.chance(0.6) {
+			mid = p.pick(tailMid)
+		}
+		return p.pick(tailHead) + mid + p.pick(tailEnd)
 	}
 }
 

@@ -30,6 +30,8 @@ var tailHead = strings.Fields(`Ash Hol Brad Ack Black Clough Crook Green Hart Ha
 var tailEnd = strings.Fields(`worth royd ley ton field ford ham by thorpe croft wick well dale stead
 	hurst cliffe bottom shaw wood bridge wright man son bury more land`)
 
+var tailMid = strings.Fields(`er ing el en s ley ow an`)
+
 var givenMale = strings.Fields(`John David Michael Peter Robert Paul James Stephen Mark Andrew Richard
 	Christopher Thomas Daniel William Anthony Kevin Ian Gary Brian Alan Steven Matthew Simon Martin Mohammed
 	Jack Oliver Harry George Joseph Edward Philip Graham Keith Neil Kenneth Colin Raymond Dennis Ronald
