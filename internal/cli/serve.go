@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sharedcare/sharedcare/internal/fhirdef"
+	"github.com/sharedcare/sharedcare/internal/person"
 	"github.com/sharedcare/sharedcare/internal/record"
 	"github.com/sharedcare/sharedcare/internal/rest"
 	"github.com/sharedcare/sharedcare/internal/store"
@@ -158,6 +159,14 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	api.BaseURL = c.baseURL
 	api.MaxBody = c.maxBody
 	api.Version = Version
+	// One person, one record: every Patient written from now on is
+	// linked to a person (internal/person), and the index is rebuilt
+	// from the persons already in the record.
+	persons := person.New(svc, nil, log)
+	if err := persons.Start(ctx); err != nil {
+		return err
+	}
+	api.Persons = persons
 	if c.sourceODS != "" {
 		ods, err := record.ParseODS(c.sourceODS)
 		if err != nil {

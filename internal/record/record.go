@@ -48,12 +48,13 @@ type Service struct {
 	// Log receives what happens in the background (default slog.Default()).
 	Log *slog.Logger
 
-	ix      indexTracker // how far the search index is built: reindex.go
-	bg      background   // the background reindex: reindex.go
-	defs    atomic.Pointer[index.Definitions]
-	params  paramState   // custom search parameters: searchparams.go
-	writing sync.RWMutex // held shared by writes from computing rows to commit; a change of definitions takes it
-	hooks   hooks        // told of committed writes: hooks.go
+	ix       indexTracker // how far the search index is built: reindex.go
+	bg       background   // the background reindex: reindex.go
+	defs     atomic.Pointer[index.Definitions]
+	params   paramState   // custom search parameters: searchparams.go
+	writing  sync.RWMutex // held shared by writes from computing rows to commit; a change of definitions takes it
+	hooks    hooks        // told of committed writes: hooks.go
+	expander expanderSlot // the person index's widening of Patients: persons.go
 }
 
 func (s *Service) log() *slog.Logger {

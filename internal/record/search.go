@@ -68,7 +68,11 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	if req.Compartment != "" && !ValidID(req.Compartment) {
 		return nil, fhir.E(fhir.Invalid, "%q is not a valid Patient id", req.Compartment)
 	}
-	q, err := search.Parse(req.Type, req.Params, search.Options{Strict: req.Strict, MaxCount: MaxCount, Params: s.Definitions().Params()})
+	params, err := s.expandPersons(ctx, req.Type, req.Params)
+	if err != nil {
+		return nil, err
+	}
+	q, err := search.Parse(req.Type, params, search.Options{Strict: req.Strict, MaxCount: MaxCount, Params: s.Definitions().Params()})
 	if err != nil {
 		return nil, err
 	}

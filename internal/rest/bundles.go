@@ -41,7 +41,9 @@ type bundleEntry struct {
 }
 
 type entrySearch struct {
-	Mode string `json:"mode"`
+	Mode      string   `json:"mode"`
+	Score     *float64 `json:"score,omitempty"`
+	Extension []any    `json:"extension,omitempty"`
 }
 
 type entryRequest struct {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/person"
 	"github.com/sharedcare/sharedcare/internal/record"
 	"github.com/sharedcare/sharedcare/internal/store"
 )
@@ -45,6 +46,8 @@ type Server struct {
 	// Source, if set, is the organisation writes are attributed to when a
 	// request does not name one (see SourceHeader).
 	Source record.Source
+	// Persons, if set, serves the person index's operations (persons.go).
+	Persons *person.Service
 
 	capability []byte
 }
@@ -370,6 +373,9 @@ func (s *Server) vread(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) operation(w http.ResponseWriter, r *http.Request, typ, op string) {
+	if typ == "Patient" && s.personOperation(w, r, op) {
+		return
+	}
 	switch op {
 	case "$validate":
 		if r.Method != http.MethodPost {

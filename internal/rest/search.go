@@ -159,6 +159,9 @@ func (s *Server) searchBundle(w http.ResponseWriter, r *http.Request, path strin
 
 // instanceOperation serves /{type}/{id}/$op.
 func (s *Server) instanceOperation(w http.ResponseWriter, r *http.Request, typ, id, op string) {
+	if typ == "Task" && s.reviewOperation(w, r, id, op) {
+		return
+	}
 	switch {
 	case typ == "Patient" && op == "$everything":
 		s.everything(w, r, id)

@@ -27,6 +27,13 @@ const Version = "test"
 // refused as waiting for a rebuild.
 func Handler(t testing.TB, st store.Store) (http.Handler, *record.Service) {
 	t.Helper()
+	return HandlerWith(t, st, nil)
+}
+
+// HandlerWith is Handler with a last say on the API's configuration
+// (set before it serves), for tests of optional services.
+func HandlerWith(t testing.TB, st store.Store, configure func(*rest.Server)) (http.Handler, *record.Service) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
 	svc.Log = log
@@ -37,6 +44,9 @@ func Handler(t testing.TB, st store.Store) (http.Handler, *record.Service) {
 	t.Cleanup(wait)
 	api := rest.New(svc, "/fhir", log)
 	api.Version = Version
+	if configure != nil {
+		configure(api)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/fhir", api.Handler())
 	mux.Handle("/fhir/", api.Handler())

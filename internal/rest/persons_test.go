@@ -1,0 +1,225 @@
+package rest_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sharedcare/sharedcare/internal/person"
+	"github.com/sharedcare/sharedcare/internal/rest"
+	"github.com/sharedcare/sharedcare/internal/rest/resttest"
+	"github.com/sharedcare/sharedcare/internal/store"
+)
+
+// personClient is a client of an API with the person index running.
+func personClient(t *testing.T, st store.Store) *client {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, svc := resttest.HandlerWith(t, st, func(api *rest.Server) {
+		p := person.New(api.Svc, nil, log)
+		if err := p.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		api.Persons = p
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &client{t: t, srv: srv, st: st, svc: svc, base: srv.URL + "/fhir"}
+}
+
+const (
+	nhsJane  = "9434765919"
+	nhsQuery = "https://fhir.nhs.uk/Id/nhs-number|" + nhsJane
+)
+
+func personPatient(extra string) string {
+	return `{"resourceType":"Patient",` + extra + `}`
+}
+
+var (
+	janeAtGP = personPatient(`"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + nhsJane + `"}],
+		"name":[{"family":"Smith","given":["Jane","Anne"]}],"gender":"female","birthDate":"1970-03-04",
+		"address":[{"line":["7 Wellington Place"],"city":"Leeds","postalCode":"LS1 4AP"}]`)
+	janeAtHospital = personPatient(`"identifier":[{"system":"https://sharedcare.example/Id/RHQ/mrn","value":"M100"}],
+		"name":[{"family":"SMITH","given":["Jane"]}],"gender":"female","birthDate":"1970-03-04",
+		"address":[{"line":["7 Wellington Place"],"postalCode":"LS14AP"}]`)
+	janeMoved = personPatient(`"name":[{"family":"Smith","given":["Jane"]}],"gender":"female","birthDate":"1970-03-04",
+		"address":[{"line":["1 Other Road"],"postalCode":"S1 3FG"}]`)
+	john = personPatient(`"identifier":[{"system":"https://sharedcare.example/Id/RHQ/mrn","value":"M200"}],
+		"name":[{"family":"Brown","given":["John"]}],"gender":"male","birthDate":"1950-11-30",
+		"address":[{"line":["2 Moor Lane"],"postalCode":"S10 2TN"}]`)
+)
+
+func bundleEntries(r *response) []any { e, _ := get(r.Body, "entry").([]any); return e }
+
+// persons returns the person Patients and, for each, its linked sources.
+func persons(c *client) map[string][]string {
+	r := c.must(200, "GET", "/Patient?_tag="+url.QueryEscape(person.TagSystem+"|"+person.TagPerson)+"&_count=100", "")
+	out := map[string][]string{}
+	for _, e := range bundleEntries(r) {
+		res := get(e, "resource")
+		var srcs []string
+		links, _ := get(res, "link").([]any)
+		for _, l := range links {
+			if str(l, "type") == "seealso" {
+				srcs = append(srcs, strings.TrimPrefix(str(l, "other", "reference"), "Patient/"))
+			}
+		}
+		slices.Sort(srcs)
+		if str(res, "active") != "false" && get(res, "active") != false {
+			out[str(res, "id")] = srcs
+		}
+	}
+	return out
+}
+
+func personOf(c *client, source string) string {
+	for p, srcs := range persons(c) {
+		if slices.Contains(srcs, source) {
+			return p
+		}
+	}
+	c.t.Fatalf("no person links Patient/%s", source)
+	return ""
+}
+
+func idsOf(r *response) []string {
+	var out []string
+	for _, e := range bundleEntries(r) {
+		out = append(out, str(e, "resource", "id"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestPersonIndex runs the person index end to end: two organisations'
+// records of one person linked, an NHS number finding items from both,
+// $match, a review accepted, a merge and its undoing, bad requests, and a
+// restart that rebuilds it all from the record.
+func TestPersonIndex(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			c := personClient(t, st)
+			gp := str(c.must(201, "POST", "/Patient", janeAtGP, "X-Source-Organization", "B86001").Body, "id")
+			hosp := str(c.must(201, "POST", "/Patient", janeAtHospital, "X-Source-Organization", "RHQ").Body, "id")
+			other := str(c.must(201, "POST", "/Patient", john, "X-Source-Organization", "RHQ").Body, "id")
+			ps := persons(c)
+			jane := personOf(c, gp)
+			if got, want := ps[jane], sortedOf(gp, hosp); !slices.Equal(got, want) {
+				t.Fatalf("Jane's person links %v, want %v (persons %v)", got, want, ps)
+			}
+			if personOf(c, other) == jane {
+				t.Fatal("John was linked to Jane")
+			}
+			pr := c.must(200, "GET", "/Patient/"+jane, "").Body
+			if !strings.Contains(string(mustJSON(t, pr)), "M100") || !strings.Contains(string(mustJSON(t, pr)), nhsJane) {
+				t.Errorf("the person does not carry every source's identifiers: %v", pr["identifier"])
+			}
+			obs := func(subject, ods string) string {
+				return str(c.must(201, "POST", "/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/`+subject+`"}}`, "X-Source-Organization", ods).Body, "id")
+			}
+			o1, o2, o3 := obs(gp, "B86001"), obs(hosp, "RHQ"), obs(other, "RHQ")
+			byNHS := func() []string {
+				return idsOf(c.must(200, "GET", "/Observation?patient.identifier="+url.QueryEscape(nhsQuery), ""))
+			}
+			if got, want := byNHS(), sortedOf(o1, o2); !slices.Equal(got, want) {
+				t.Errorf("Observation?patient.identifier=<NHS number> found %v, want the GP's and the hospital's %v", got, want)
+			}
+			if got := idsOf(c.must(200, "GET", "/Observation?subject:Patient.identifier="+url.QueryEscape(nhsQuery), "")); !slices.Equal(got, sortedOf(o1, o2)) {
+				t.Errorf("subject:Patient.identifier found %v", got)
+			}
+
+			// $match: a query like Jane finds her person, graded.
+			m := c.must(200, "POST", "/Patient/$match", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":`+janeAtHospital+`}]}`)
+			if es := bundleEntries(m); len(es) != 1 || str(es[0], "resource", "id") != jane || str(es[0], "search", "extension", 0, "valueCode") == "" || get(es[0], "search", "score") == nil {
+				t.Errorf("$match: %s", m.Raw)
+			}
+
+			// A record too unlike to link, too like to ignore, waits for review.
+			moved := str(c.must(201, "POST", "/Patient", janeMoved, "X-Source-Organization", "C88922").Body, "id")
+			if personOf(c, moved) == jane {
+				t.Fatal("an uncertain match was linked without review")
+			}
+			tasks := c.must(200, "GET", "/Task?code="+url.QueryEscape(person.ReviewSystem+"|"+person.ReviewCode)+"&status=requested", "")
+			if len(bundleEntries(tasks)) != 1 || str(bundleEntries(tasks)[0], "resource", "focus", "reference") != "Patient/"+moved {
+				t.Fatalf("review queue: %s", tasks.Raw)
+			}
+			task := str(bundleEntries(tasks)[0], "resource", "id")
+			c.must(200, "POST", "/Task/"+task+"/$mpi-accept", `{"resourceType":"Parameters","parameter":[{"name":"note","valueString":"moved house, confirmed by phone"}]}`)
+			if personOf(c, moved) != jane {
+				t.Error("accepting the review did not link the record to the person")
+			}
+			c.outcome(c.do("POST", "/Task/"+task+"/$mpi-reject", ""), 409)
+			if str(c.must(200, "GET", "/Task/"+task, "").Body, "status") != "completed" {
+				t.Error("the accepted task is not completed")
+			}
+
+			// Merge John's person into Jane's, then undo it.
+			johnP := personOf(c, other)
+			c.must(200, "POST", "/Patient/$merge", `{"resourceType":"Parameters","parameter":[{"name":"source-patient","valueReference":{"reference":"Patient/`+johnP+`"}},{"name":"target-patient","valueReference":{"reference":"Patient/`+jane+`"}}]}`)
+			if got := byNHS(); !slices.Equal(got, sortedOf(o1, o2, o3)) {
+				t.Errorf("after the merge the NHS number found %v, want John's item too", got)
+			}
+			dup := c.must(200, "GET", "/Patient/"+johnP, "").Body
+			if get(dup, "active") != false || !strings.Contains(string(mustJSON(t, dup)), "replaced-by") {
+				t.Errorf("the merged person is not marked replaced-by: %v", dup)
+			}
+			c.must(200, "POST", "/Patient/$unmerge", `{"resourceType":"Parameters","parameter":[{"name":"source-patient","valueReference":{"reference":"Patient/`+johnP+`"}}]}`)
+			if got := byNHS(); !slices.Equal(got, sortedOf(o1, o2)) {
+				t.Errorf("after the unmerge the NHS number found %v", got)
+			}
+			if personOf(c, other) != johnP {
+				t.Error("the unmerge did not give John his person back")
+			}
+			hist := c.must(200, "GET", "/Patient/"+johnP+"/_history", "")
+			if len(bundleEntries(hist)) < 3 {
+				t.Errorf("the person's history does not show the merge and unmerge: %d versions", len(bundleEntries(hist)))
+			}
+
+			// Bad requests are the client's.
+			for _, bad := range []struct{ path, body string }{
+				{"/Patient/$merge", `{"resourceType":"Parameters"}`},
+				{"/Patient/$merge", `{"resourceType":"Patient"}`},
+				{"/Patient/$unmerge", `{"resourceType":"Parameters","parameter":[{"name":"source-patient","valueReference":{"reference":"Patient/` + jane + `"}}]}`},
+				{"/Patient/$match", `{"resourceType":"Parameters"}`},
+				{"/Patient/$match", `not json`},
+			} {
+				r := c.do("POST", bad.path, bad.body)
+				if r.Status < 400 || r.Status > 499 {
+					t.Errorf("POST %s %s: status %d, want 4xx\n%s", bad.path, bad.body, r.Status, r.Raw)
+				}
+			}
+			c.outcome(c.do("POST", "/Patient/$merge", `{"resourceType":"Parameters","parameter":[{"name":"source-patient","valueReference":{"reference":"Patient/nosuch"}},{"name":"target-patient","valueReference":{"reference":"Patient/`+jane+`"}}]}`), 404)
+
+			// A restart rebuilds the index from the persons in the record.
+			c2 := personClient(t, st)
+			if got := idsOf(c2.must(200, "GET", "/Observation?patient.identifier="+url.QueryEscape(nhsQuery), "")); !slices.Equal(got, sortedOf(o1, o2)) {
+				t.Errorf("after a restart the NHS number found %v", got)
+			}
+			if personOf(c2, moved) != jane {
+				t.Error("after a restart the reviewed link is gone")
+			}
+		})
+	}
+}
+
+func sortedOf(ids ...string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
