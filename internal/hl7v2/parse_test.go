@@ -55,11 +55,11 @@ func TestGet(t *testing.T) {
 		{"PV1-3-4-4", ""},
 		{"PV1-19", "V42"},
 		{"ZXY-2-2", "data"},
-		{"OBX-5", ""},       // no such segment
-		{"PID-99", ""},      // no such field
-		{"PID-3-40", ""},    // no such component
-		{"PID-3(9)-1", ""},  // no such repetition
-		{"PID(2)-3", ""},    // no second PID
+		{"OBX-5", ""},      // no such segment
+		{"PID-99", ""},     // no such field
+		{"PID-3-40", ""},   // no such component
+		{"PID-3(9)-1", ""}, // no such repetition
+		{"PID(2)-3", ""},   // no second PID
 		{"EVN(1)-2", "20240102030400"},
 		{"bad", ""},
 		{"PID-x", ""},
