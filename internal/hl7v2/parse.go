@@ -80,7 +80,7 @@ func Parse(data []byte) (*Message, error) {
 		}
 		n := len(m.Segments) + 1
 		if len(line) < segmentNameLen || !validName(line[:segmentNameLen]) {
-			return nil, &ParseError{Segment: n, Msg: fmt.Sprintf("%q does not start with a segment name", clip(line))}
+			return nil, &ParseError{Segment: n, Msg: "no segment name (an upper-case letter, then two upper-case letters or digits)"}
 		}
 		name := line[:segmentNameLen]
 		if len(line) > segmentNameLen && line[segmentNameLen] != d.Field {

@@ -45,7 +45,8 @@ func ParseTime(s string, loc *time.Location) (Time, error) {
 		loc = time.UTC
 	}
 	bad := func(why string) (Time, error) {
-		return Time{}, fmt.Errorf("hl7v2: %q is not a date and time: %s", clip(s), why)
+		// The value is not quoted: it may be a birth date.
+		return Time{}, fmt.Errorf("hl7v2: not a date and time (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]): %s", why)
 	}
 	// The offset, if any, is the last five characters.
 	body := s
