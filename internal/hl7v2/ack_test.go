@@ -159,4 +159,3 @@ func TestAsError(t *testing.T) {
 		t.Errorf("wrapped: %v", e)
 	}
 }
-

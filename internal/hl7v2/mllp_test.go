@@ -100,7 +100,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("junk\x0bbroken\x0bA\x1c\r"), 3)
 	f.Add([]byte("\x0b\x1c\r\r\n"), 1)
 	f.Fuzz(func(t *testing.T, data []byte, limit int) {
-		limit = limit%64 + 1
+		limit = (limit%64+64)%64 + 1
 		r := NewReader(bytes.NewReader(data), limit)
 		for i := 0; i < len(data)+1; i++ {
 			b, err := r.ReadMessage()
