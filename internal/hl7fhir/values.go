@@ -53,7 +53,7 @@ var codeSystems = map[string]string{
 	"LN": sysLOINC, "LOINC": sysLOINC,
 	"SCT": sysSNOMED, "SNOMED": sysSNOMED, "SNOMEDCT": sysSNOMED, "SNOMED CT": sysSNOMED, "SNOMED-CT": sysSNOMED,
 	"UCUM": sysUCUM,
-	"I10": sysICD10, "ICD10": sysICD10, "ICD-10": sysICD10,
+	"I10":  sysICD10, "ICD10": sysICD10, "ICD-10": sysICD10,
 	"NHSETH": sysEthnic,
 }
 
