@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,7 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sharedcare/sharedcare/internal/feed"
 	"github.com/sharedcare/sharedcare/internal/fhirdef"
+	"github.com/sharedcare/sharedcare/internal/hl7fhir"
+	"github.com/sharedcare/sharedcare/internal/hl7v2"
 	"github.com/sharedcare/sharedcare/internal/person"
 	"github.com/sharedcare/sharedcare/internal/record"
 	"github.com/sharedcare/sharedcare/internal/rest"
@@ -32,7 +36,7 @@ import (
 
 type serveConfig struct {
 	addr, data, db, baseURL, logLevel, logFormat, validation, searchIndex string
-	debugAddr, sourceODS                                                  string
+	debugAddr, sourceODS, mllp, mllpCert, mllpKey                         string
 	maxBody                                                               int64
 	shutdownGrace                                                         time.Duration
 }
@@ -52,6 +56,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringVar(&c.sourceODS, "source-ods", "", "ODS code of the organisation FHIR writes are attributed to when the request does not name one in the "+rest.SourceHeader+" header")
+	fs.StringVar(&c.mllp, "mllp", "", "if set, receive HL7 v2 over MLLP on this address (e.g. :2575); each message is acknowledged once stored")
+	fs.StringVar(&c.mllpCert, "mllp-cert", "", "TLS certificate (PEM) for --mllp; with --mllp-key, MLLP is served over TLS")
+	fs.StringVar(&c.mllpKey, "mllp-key", "", "TLS private key (PEM) for --mllp-cert")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; keep it private")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -108,6 +115,35 @@ func newService(st store.Store, validation string) (*record.Service, error) {
 		return nil, fmt.Errorf("--validation must be strict or lenient, not %q", validation)
 	}
 	return record.New(st, opts.Resource, fhirdef.IsResourceType), nil
+}
+
+// startMLLP receives HL7 v2 on c.mllp (over TLS with a certificate),
+// writing each message to the record before acknowledging it.
+func startMLLP(ctx context.Context, c serveConfig, svc *record.Service, persons *person.Service, log *slog.Logger, errc chan<- error) (*hl7v2.Server, error) {
+	if (c.mllpCert == "") != (c.mllpKey == "") {
+		return nil, fmt.Errorf("--mllp-cert and --mllp-key go together")
+	}
+	ln, err := net.Listen("tcp", c.mllp)
+	if err != nil {
+		return nil, fmt.Errorf("--mllp: %w", err)
+	}
+	if c.mllpCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.mllpCert, c.mllpKey)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("--mllp-cert: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	h := &feed.HL7{Record: svc, Persons: persons, Mapper: hl7fhir.New(hl7fhir.Options{}), Base: "http://" + c.addr + "/fhir"}
+	hsrv := &hl7v2.Server{Handler: h, Log: log, Application: "SHAREDCARE"}
+	go func() {
+		if err := hsrv.Serve(ctx, ln); err != nil && !errors.Is(err, hl7v2.ErrServerClosed) {
+			errc <- fmt.Errorf("mllp: %w", err)
+		}
+	}()
+	log.Info("receiving HL7 v2 over MLLP", "addr", ln.Addr().String(), "tls", c.mllpCert != "")
+	return hsrv, nil
 }
 
 // debugHandler serves Go's profiler.
@@ -225,7 +261,21 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if c.mllp != "" {
+		hsrv, err := startMLLP(ctx, c, svc, persons, log, errc)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		// Stopped before the store closes (deferred earlier), after the
+		// HTTP server: messages in flight are stored and acknowledged.
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
+			defer cancel()
+			hsrv.Shutdown(sctx)
+		}()
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:

@@ -172,6 +172,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.rec.OnCommit(s.committed)
 	s.rec.SetPatientExpander(s.Expand)
+	s.rec.SetConditionalFilter("Patient", "_tag:not", TagSystem+"|"+TagPerson)
 	for _, rec := range unplaced {
 		if err := s.place(ctx, rec); err != nil {
 			return fmt.Errorf("person index: placing %s: %w", rec.ID, err)

@@ -35,6 +35,11 @@ func (s *Service) criteria(typ, query string) (store.Criteria, *search.Query, er
 	if err != nil {
 		return c, nil, fhir.E(fhir.Invalid, "conditional criteria %q are not a valid query: %v", query, err)
 	}
+	if len(vals) > 0 {
+		if f := s.expander.conditional.Load(); f != nil && f.typ == typ {
+			vals[f.param] = append(vals[f.param], f.value)
+		}
+	}
 	q, err := search.Parse(typ, vals, search.Options{Strict: true, Params: s.Definitions().Params()})
 	if err != nil {
 		return c, nil, err

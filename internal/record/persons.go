@@ -17,7 +17,19 @@ type PatientExpander func(ids []string) []string
 const maxChainPatients = 1000
 
 type expanderSlot struct {
-	f atomic.Pointer[PatientExpander]
+	f           atomic.Pointer[PatientExpander]
+	conditional atomic.Pointer[criterion]
+}
+
+type criterion struct{ typ, param, value string }
+
+// SetConditionalFilter adds param=value to every conditional criterion on
+// typ (conditional create, update, patch, delete and references). The
+// person index keeps its persons out this way: a person carries every
+// identifier of its sources, and a feed's "update the Patient with my
+// MRN" must find the feed's own record, not also the person.
+func (s *Service) SetConditionalFilter(typ, param, value string) {
+	s.expander.conditional.Store(&criterion{typ, param, value})
 }
 
 // SetPatientExpander makes chained searches through a reference to
