@@ -71,7 +71,7 @@ func (w *jw) end() {
 // str writes a string member, unless v is empty (after trimming spaces:
 // FHIR strings may not be blank).
 func (w *jw) str(k, v string) {
-	v = strings.TrimSpace(v)
+	v = clean(v)
 	if v == "" {
 		return
 	}
@@ -116,6 +116,23 @@ func (w *jw) ref(k, to string) {
 	w.obj(k)
 	w.str("reference", to)
 	w.end()
+}
+
+// clean removes what a FHIR string may not hold (control characters but
+// tab, line feed and carriage return) and white space at either end.
+func clean(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			s = strings.Map(func(r rune) rune {
+				if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+					return -1
+				}
+				return r
+			}, s)
+			break
+		}
+	}
+	return strings.TrimSpace(s)
 }
 
 // appendString appends s as a JSON string. Control characters FHIR does
