@@ -38,8 +38,10 @@ func (w *jw) key(k string) {
 	}
 	f.n++
 	if k != "" {
-		w.b = appendString(w.b, k)
-		w.b = append(w.b, ':')
+		// Keys are this package's constants: nothing to escape.
+		w.b = append(w.b, '"')
+		w.b = append(w.b, k...)
+		w.b = append(w.b, '"', ':')
 	}
 }
 
@@ -140,38 +142,45 @@ func clean(s string) string {
 // return) are dropped, and invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	start := 0 // s[start:i] is plain text not yet appended
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"':
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"':
 				b = append(b, '\\', '"')
-			case c == '\\':
+			case '\\':
 				b = append(b, '\\', '\\')
-			case c == '\n':
+			case '\n':
 				b = append(b, '\\', 'n')
-			case c == '\r':
+			case '\r':
 				b = append(b, '\\', 'r')
-			case c == '\t':
+			case '\t':
 				b = append(b, '\\', 't')
-			case c < 0x20:
-			default:
-				b = append(b, c)
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
 			b = append(b, "\ufffd"...)
+			start = i + size
 		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
 			b = append(b, `\u202`...)
 			b = append(b, byte('8'+r-'\u2028'))
-		default:
-			b = append(b, s[i:i+size]...)
+			start = i + size
 		}
 		i += size
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }

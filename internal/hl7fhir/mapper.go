@@ -181,7 +181,7 @@ func (mp *Mapper) Map(m *hl7v2.Message) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Bundle: b.bundle(), Entries: len(b.entries), Source: ods}, nil
+	return &Result{Bundle: b.bundle(), Entries: b.entries, Source: ods}, nil
 }
 
 func unsupported(code hl7v2.ErrorCode, what string) error {
@@ -254,22 +254,33 @@ func looksLikeODS(s string) bool {
 }
 
 // builder assembles the Bundle of one message.
+// Entries are written one after the other straight into the Bundle:
+// everything an entry refers to is added before the entry is begun, so
+// that no entry is written inside another.
 type builder struct {
 	mp      *Mapper
 	m       *hl7v2.Message
 	ods     string
 	seed    string
-	entries [][]byte
+	w       jw     // the Bundle, its entry array open
+	meta    []byte // every resource's "meta" member
+	entries int
 	urls    map[string]string // entry key -> fullUrl
 	added   map[string]bool
 }
 
 func newBuilder(mp *Mapper, m *hl7v2.Message, ods string) *builder {
-	return &builder{
+	b := &builder{
 		mp: mp, m: m, ods: ods,
 		seed: m.SendingApplication().String() + "|" + m.SendingFacility().String() + "|" + m.ControlID() + "|",
 		urls: make(map[string]string, 16), added: make(map[string]bool, 16),
+		w: jw{b: make([]byte, 0, 8<<10), stack: make([]frame, 0, 16)},
 	}
+	b.w.obj("")
+	b.w.str("resourceType", "Bundle")
+	b.w.str("type", "transaction")
+	b.w.arr("entry")
+	return b
 }
 
 // fullURL is the urn:uuid of the entry with key: a name-based UUID (v5
@@ -278,7 +289,8 @@ func (b *builder) fullURL(key string) string {
 	if u, ok := b.urls[key]; ok {
 		return u
 	}
-	h := sha1.Sum([]byte(b.seed + key))
+	var buf [256]byte
+	h := sha1.Sum(append(append(buf[:0], b.seed...), key...))
 	h[6] = h[6]&0x0f | 0x50
 	h[8] = h[8]&0x3f | 0x80
 	const hexd = "0123456789abcdef"
@@ -314,6 +326,14 @@ func criteria(id Identifier) string {
 // searchValue escapes s for a FHIR search token (\ , | $) and then for a
 // URL query, leaving URI punctuation readable.
 func searchValue(s string) string {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~:/@!*'()", c) >= 0
+	}
+	if plain {
+		return s
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -341,20 +361,27 @@ func (b *builder) add(key, typ string, req request, body func(w *jw)) string {
 		return u
 	}
 	b.added[key] = true
-	w := &jw{b: make([]byte, 0, 1024)}
+	w := &b.w
 	w.obj("")
 	w.str("fullUrl", u)
 	w.obj("resource")
 	w.str("resourceType", typ)
-	w.obj("meta")
-	w.str("source", sysODS+"|"+b.ods)
-	w.arr("tag")
-	w.obj("")
-	w.str("system", sysODS)
-	w.str("code", b.ods)
-	w.end()
-	w.end()
-	w.end()
+	if b.meta == nil {
+		var m jw
+		m.obj("")
+		m.obj("meta")
+		m.str("source", sysODS+"|"+b.ods)
+		m.arr("tag")
+		m.obj("")
+		m.str("system", sysODS)
+		m.str("code", b.ods)
+		m.end()
+		m.end()
+		m.end()
+		b.meta = m.b[1:] // "meta":{...}, the same in every entry
+	}
+	w.key("")
+	w.b = append(w.b, b.meta...)
 	body(w)
 	w.end()
 	w.obj("request")
@@ -363,29 +390,15 @@ func (b *builder) add(key, typ string, req request, body func(w *jw)) string {
 	w.str("ifNoneExist", req.ifNoneExist)
 	w.end()
 	w.end()
-	b.entries = append(b.entries, w.b)
+	b.entries++
 	return u
 }
 
-// bundle joins the entries into a transaction Bundle.
+// bundle closes the entry array and the Bundle, and returns it.
 func (b *builder) bundle() []byte {
-	n := 64
-	for _, e := range b.entries {
-		n += len(e) + 1
-	}
-	out := make([]byte, 0, n)
-	out = append(out, `{"resourceType":"Bundle","type":"transaction"`...)
-	if len(b.entries) > 0 {
-		out = append(out, `,"entry":[`...)
-		for i, e := range b.entries {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			out = append(out, e...)
-		}
-		out = append(out, ']')
-	}
-	return append(out, '}')
+	b.w.end()
+	b.w.end()
+	return b.w.b
 }
 
 // errAt is a data error at a place in the message.
