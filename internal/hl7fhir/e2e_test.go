@@ -81,13 +81,16 @@ func TestSynthThroughServer(t *testing.T) {
 	// have them: the feed must then find, not duplicate, organisations,
 	// sites and staff.
 	srv.post("reference", g.Reference())
-	orgs, practitioners, locations := srv.count("Organization", ""), srv.count("Practitioner", ""), srv.count("Location", "")
-	mp := New(synthOptions)
-	var merges, messages int
+	site := q("identifier", "https://fhir.nhs.uk/Id/ods-site-code|")
+	orgs, practitioners, sites := srv.count("Organization", ""), srv.count("Practitioner", ""), srv.count("Location", site)
 	for _, p := range people {
 		for _, b := range p.Bundles {
 			srv.post("person bundle", b.JSON)
 		}
+	}
+	mp := New(synthOptions)
+	var merges, messages int
+	for _, p := range people {
 		for _, sm := range p.HL7 {
 			m, err := hl7v2.Parse(sm.ER7)
 			if err != nil {
@@ -106,14 +109,33 @@ func TestSynthThroughServer(t *testing.T) {
 		}
 	}
 	t.Logf("%d messages, %d merges", messages, merges)
+	// The feed found, and did not duplicate, the organisations, sites
+	// and staff of the reference data.
 	if n := srv.count("Organization", ""); n != orgs {
 		t.Errorf("%d organisations after the feed, %d before", n, orgs)
 	}
 	if n := srv.count("Practitioner", ""); n != practitioners {
 		t.Errorf("%d practitioners after the feed, %d before", n, practitioners)
 	}
-	// Sites are found by their ODS site code; wards are the feed's own.
-	if n := srv.count("Location", q("identifier", "https://fhir.nhs.uk/Id/ods-site-code|")); n > locations {
-		t.Errorf("%d site locations, %d locations before", n, locations)
+	if n := srv.count("Location", site); n != sites {
+		t.Errorf("%d sites after the feed, %d before", n, sites)
+	}
+	// Each hospital registration is one Patient: the one the trust's FHIR
+	// bundle holds, found by its MRN and updated, not a second one.
+	for _, p := range people {
+		for _, sm := range p.HL7 {
+			m, _ := hl7v2.Parse(sm.ER7)
+			if sm.Type != "ADT^A28" {
+				continue
+			}
+			for _, r := range m.Segment("PID").Field(3).Reps() {
+				if r.Comp(5).String() == "MR" {
+					sys := "https://sharedcare.example/Id/" + r.Comp(4).String() + "/mrn"
+					if n := srv.count("Patient", q("identifier", sys+"|"+r.Comp(1).String())); n != 1 {
+						t.Errorf("%d patients with MRN %s", n, r.Comp(1).String())
+					}
+				}
+			}
+		}
 	}
 }

@@ -29,7 +29,7 @@ func (b *builder) adt(event string) error {
 // visitIdentifier is the Encounter's identifier from PV1-19.
 func (b *builder) visitIdentifier(pv1 *hl7v2.Segment) (Identifier, bool) {
 	r := pv1.Field(19).Rep(1)
-	v := r.Comp(1).String()
+	v := clean(r.Comp(1).String())
 	if v == "" {
 		return Identifier{}, false
 	}
@@ -282,9 +282,9 @@ func isDigits(s string) bool {
 // wards, which have no national code, by the sender's own
 // "<facility>/<ward>".
 func (b *builder) location(pl hl7v2.Rep) string {
-	ward := pl.Comp(1).String()
+	ward := clean(pl.Comp(1).String())
 	fac := hl7v2.HDOfComp(pl.Comp(4))
-	facCode := fac.String()
+	facCode := clean(fac.String())
 	building := pl.Comp(7).String()
 	local := b.mp.idBase + b.ods + "/location"
 	org := b.organization(b.ods)

@@ -38,8 +38,10 @@ func (w *jw) key(k string) {
 	}
 	f.n++
 	if k != "" {
-		w.b = appendString(w.b, k)
-		w.b = append(w.b, ':')
+		// Keys are this package's constants: nothing to escape.
+		w.b = append(w.b, '"')
+		w.b = append(w.b, k...)
+		w.b = append(w.b, '"', ':')
 	}
 }
 
@@ -71,7 +73,7 @@ func (w *jw) end() {
 // str writes a string member, unless v is empty (after trimming spaces:
 // FHIR strings may not be blank).
 func (w *jw) str(k, v string) {
-	v = strings.TrimSpace(v)
+	v = clean(v)
 	if v == "" {
 		return
 	}
@@ -118,43 +120,67 @@ func (w *jw) ref(k, to string) {
 	w.end()
 }
 
+// clean removes what a FHIR string may not hold (control characters but
+// tab, line feed and carriage return) and white space at either end.
+func clean(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			s = strings.Map(func(r rune) rune {
+				if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+					return -1
+				}
+				return r
+			}, s)
+			break
+		}
+	}
+	return strings.TrimSpace(s)
+}
+
 // appendString appends s as a JSON string. Control characters FHIR does
 // not allow in strings (all below U+0020 but tab, line feed and carriage
 // return) are dropped, and invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	start := 0 // s[start:i] is plain text not yet appended
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"':
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"':
 				b = append(b, '\\', '"')
-			case c == '\\':
+			case '\\':
 				b = append(b, '\\', '\\')
-			case c == '\n':
+			case '\n':
 				b = append(b, '\\', 'n')
-			case c == '\r':
+			case '\r':
 				b = append(b, '\\', 'r')
-			case c == '\t':
+			case '\t':
 				b = append(b, '\\', 't')
-			case c < 0x20:
-			default:
-				b = append(b, c)
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
 			b = append(b, "\ufffd"...)
+			start = i + size
 		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
 			b = append(b, `\u202`...)
 			b = append(b, byte('8'+r-'\u2028'))
-		default:
-			b = append(b, s[i:i+size]...)
+			start = i + size
 		}
 		i += size
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }

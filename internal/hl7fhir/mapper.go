@@ -1,48 +1,3 @@
-// Package hl7fhir turns HL7 v2 messages (as parsed by package hl7v2) into
-// FHIR R4 transaction Bundles in the UK Core conventions the rest of
-// sharedcare uses, so that a hospital's HL7 feed lands in the shared
-// record through the same FHIR interactions (validation, indexing, access
-// rules) as any FHIR client.
-//
-// What is mapped:
-//
-//   - ADT A01, A02, A03, A04, A05, A06, A07, A08, A11, A13: Patient and
-//     Encounter (with its ward and hospital Locations, Practitioners and
-//     the sending Organization); A28, A31 (and A08 without a visit):
-//     Patient only, with PD1 (registered GP practice and GP), NK1
-//     (contacts) and PID-29/30 (death).
-//   - ADT A40: no Bundle but a Merge instruction, for the master patient
-//     index to carry out.
-//   - ORU R01: a DiagnosticReport per OBR and an Observation per OBX.
-//   - MDM T02, T04, T06, T08, T10: a DocumentReference holding the
-//     document (OBX lines) as base64 text/plain, or the encapsulated data
-//     of ED values.
-//
-// Replaying a message must not duplicate anything, so every entry is a
-// conditional interaction keyed on the sender's own identifiers: Patient
-// by MRN (PUT Patient?identifier=…), Encounter by visit number,
-// DiagnosticReport by filler order number, Observation by filler order
-// number and test code, DocumentReference by the document's unique id.
-// Reference data (Organization, Location, Practitioner) is created only
-// if absent (POST with ifNoneExist), never overwritten by a feed. Results
-// and documents create their Patient and Encounter only if absent too, so
-// they never overwrite what the PAS sent, and may arrive before it.
-// Entries refer to each other by urn:uuid fullUrls derived from the
-// message (MSH-3, MSH-4, MSH-10) and the entry, so output is
-// deterministic.
-//
-// Every resource records the organisation that contributed it: meta.source
-// is "https://fhir.nhs.uk/Id/ods-organization-code|" + the ODS code of
-// MSH-4 (as the synthetic generator's FHIR bundles do, so access rules see
-// one convention), and meta.tag carries the same code as a coding.
-//
-// Errors are *hl7v2.Error values naming the field at fault, so that the
-// MLLP server answers AE (or AR) with an ERR segment: an NHS number that
-// fails its Modulus 11 check, a message with no patient identifier, an
-// unsupported message type. Values that are present but malformed in
-// fields that are not essential (a date of birth that is not a date) are
-// left out rather than refusing the message: a stalled ADT feed is a
-// greater risk than a missing optional value.
 package hl7fhir
 
 import (
@@ -181,7 +136,7 @@ func (mp *Mapper) Map(m *hl7v2.Message) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Bundle: b.bundle(), Entries: len(b.entries), Source: ods}, nil
+	return &Result{Bundle: b.bundle(), Entries: b.entries, Source: ods}, nil
 }
 
 func unsupported(code hl7v2.ErrorCode, what string) error {
@@ -254,22 +209,33 @@ func looksLikeODS(s string) bool {
 }
 
 // builder assembles the Bundle of one message.
+// Entries are written one after the other straight into the Bundle:
+// everything an entry refers to is added before the entry is begun, so
+// that no entry is written inside another.
 type builder struct {
 	mp      *Mapper
 	m       *hl7v2.Message
 	ods     string
 	seed    string
-	entries [][]byte
+	w       jw     // the Bundle, its entry array open
+	meta    []byte // every resource's "meta" member
+	entries int
 	urls    map[string]string // entry key -> fullUrl
 	added   map[string]bool
 }
 
 func newBuilder(mp *Mapper, m *hl7v2.Message, ods string) *builder {
-	return &builder{
+	b := &builder{
 		mp: mp, m: m, ods: ods,
 		seed: m.SendingApplication().String() + "|" + m.SendingFacility().String() + "|" + m.ControlID() + "|",
 		urls: make(map[string]string, 16), added: make(map[string]bool, 16),
+		w: jw{b: make([]byte, 0, 8<<10), stack: make([]frame, 0, 16)},
 	}
+	b.w.obj("")
+	b.w.str("resourceType", "Bundle")
+	b.w.str("type", "transaction")
+	b.w.arr("entry")
+	return b
 }
 
 // fullURL is the urn:uuid of the entry with key: a name-based UUID (v5
@@ -278,7 +244,8 @@ func (b *builder) fullURL(key string) string {
 	if u, ok := b.urls[key]; ok {
 		return u
 	}
-	h := sha1.Sum([]byte(b.seed + key))
+	var buf [256]byte
+	h := sha1.Sum(append(append(buf[:0], b.seed...), key...))
 	h[6] = h[6]&0x0f | 0x50
 	h[8] = h[8]&0x3f | 0x80
 	const hexd = "0123456789abcdef"
@@ -314,6 +281,14 @@ func criteria(id Identifier) string {
 // searchValue escapes s for a FHIR search token (\ , | $) and then for a
 // URL query, leaving URI punctuation readable.
 func searchValue(s string) string {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~:/@!*'()", c) >= 0
+	}
+	if plain {
+		return s
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -341,20 +316,27 @@ func (b *builder) add(key, typ string, req request, body func(w *jw)) string {
 		return u
 	}
 	b.added[key] = true
-	w := &jw{b: make([]byte, 0, 1024)}
+	w := &b.w
 	w.obj("")
 	w.str("fullUrl", u)
 	w.obj("resource")
 	w.str("resourceType", typ)
-	w.obj("meta")
-	w.str("source", sysODS+"|"+b.ods)
-	w.arr("tag")
-	w.obj("")
-	w.str("system", sysODS)
-	w.str("code", b.ods)
-	w.end()
-	w.end()
-	w.end()
+	if b.meta == nil {
+		var m jw
+		m.obj("")
+		m.obj("meta")
+		m.str("source", sysODS+"|"+b.ods)
+		m.arr("tag")
+		m.obj("")
+		m.str("system", sysODS)
+		m.str("code", b.ods)
+		m.end()
+		m.end()
+		m.end()
+		b.meta = m.b[1:] // "meta":{...}, the same in every entry
+	}
+	w.key("")
+	w.b = append(w.b, b.meta...)
 	body(w)
 	w.end()
 	w.obj("request")
@@ -363,29 +345,15 @@ func (b *builder) add(key, typ string, req request, body func(w *jw)) string {
 	w.str("ifNoneExist", req.ifNoneExist)
 	w.end()
 	w.end()
-	b.entries = append(b.entries, w.b)
+	b.entries++
 	return u
 }
 
-// bundle joins the entries into a transaction Bundle.
+// bundle closes the entry array and the Bundle, and returns it.
 func (b *builder) bundle() []byte {
-	n := 64
-	for _, e := range b.entries {
-		n += len(e) + 1
-	}
-	out := make([]byte, 0, n)
-	out = append(out, `{"resourceType":"Bundle","type":"transaction"`...)
-	if len(b.entries) > 0 {
-		out = append(out, `,"entry":[`...)
-		for i, e := range b.entries {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			out = append(out, e...)
-		}
-		out = append(out, ']')
-	}
-	return append(out, '}')
+	b.w.end()
+	b.w.end()
+	return b.w.b
 }
 
 // errAt is a data error at a place in the message.

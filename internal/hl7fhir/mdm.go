@@ -226,7 +226,7 @@ func (b *builder) mdm(event string) error {
 
 // documentID reads an EI (TXA-12, TXA-13) as an identifier.
 func (b *builder) documentID(r hl7v2.Rep) (Identifier, bool) {
-	v := r.Comp(1).String()
+	v := clean(r.Comp(1).String())
 	if v == "" {
 		return Identifier{}, false
 	}
@@ -238,7 +238,7 @@ func (b *builder) documentID(r hl7v2.Rep) (Identifier, bool) {
 func encapsulated(r hl7v2.Rep) (attachment, bool) {
 	subtype := strings.ToUpper(r.Comp(3).String())
 	a := attachment{contentType: mimeTypes[subtype]}
-	if a.contentType == "" && strings.Contains(subtype, "/") {
+	if a.contentType == "" && strings.Contains(subtype, "/") && validURI(subtype) {
 		a.contentType = strings.ToLower(subtype)
 	}
 	if a.contentType == "" {

@@ -28,7 +28,7 @@ func unitOf(r hl7v2.Rep) unit {
 	if u.text == "" {
 		u.text = code
 	}
-	if system == "UCUM" && code != "" {
+	if system == "UCUM" && code != "" && validURI(code) {
 		u.code = code // the sender says so
 	} else if c, ok := ucumCode(code); ok {
 		u.code = c

@@ -77,7 +77,7 @@ func (b *builder) orderNumber(og hl7v2.Group) (Identifier, string, bool) {
 		kind string
 	}{{obr, 3, "filler-order"}, {orc, 3, "filler-order"}, {obr, 2, "placer-order"}, {orc, 2, "placer-order"}} {
 		r := f.seg.Field(f.n).Rep(1)
-		if v := r.Comp(1).String(); v != "" {
+		if v := clean(r.Comp(1).String()); v != "" {
 			auth := hl7v2.HD{Namespace: r.Comp(2).String(), UniversalID: r.Comp(3).String(), UniversalIDType: r.Comp(4).String()}
 			return Identifier{System: b.localSystem(auth, "", f.kind), Value: v}, f.kind, true
 		}
@@ -142,7 +142,7 @@ func (b *builder) report(og hl7v2.Group, n int, patient, encounter string) error
 		if kind == "filler-order" {
 			// The placer's number too, when it differs.
 			for _, seg := range []*hl7v2.Segment{obr, b.precedingORC(obr)} {
-				if v := seg.Field(2).Comp(1).String(); v != "" {
+				if v := clean(seg.Field(2).Comp(1).String()); v != "" {
 					auth := hl7v2.HD{Namespace: seg.Field(2).Comp(2).String(), UniversalID: seg.Field(2).Comp(3).String(), UniversalIDType: seg.Field(2).Comp(4).String()}
 					placer := Identifier{System: b.localSystem(auth, "", "placer-order"), Value: v}
 					if placer.Value != order.Value || placer.System != order.System {
@@ -212,11 +212,11 @@ func identifierType(kind string) coding {
 // requiredConcept writes a CodeableConcept that FHIR requires, with a
 // text saying so when the message gave nothing.
 func (b *builder) requiredConcept(w *jw, k string, r hl7v2.Rep) {
-	if r.Comp(1).String() == "" && r.Comp(2).String() == "" && r.Comp(4).String() == "" {
-		w.concept(k, "not given")
-		return
-	}
+	n := len(w.b)
 	b.conceptOf(w, k, r)
+	if len(w.b) == n {
+		w.concept(k, "not given")
+	}
 }
 
 // noteText is an NTE's comment (NTE-3, repeating), lines joined.
@@ -246,11 +246,11 @@ func (b *builder) observation(rg hl7v2.Group, i int, order Identifier, kind stri
 	code := obx.Field(3).Rep(1)
 	// The result's identity within its order: the test code and sub-id,
 	// which a corrected report repeats, so a correction updates it.
-	local := code.Comp(1).String()
+	local := clean(code.Comp(1).String())
 	if local == "" {
-		local = code.Comp(2).String()
+		local = clean(code.Comp(2).String())
 	}
-	if sub := obx.Field(4).String(); sub != "" {
+	if sub := clean(obx.Field(4).String()); sub != "" {
 		local += "/" + sub
 	}
 	if local == "" {

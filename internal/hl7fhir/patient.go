@@ -33,7 +33,7 @@ func (b *builder) identifiersOf(seg *hl7v2.Segment, name string, fields []int) (
 	seen := map[Identifier]bool{}
 	for _, field := range fields {
 		for n, r := range seg.Field(field).Reps() {
-			value := r.Comp(1).String()
+			value := clean(r.Comp(1).String())
 			if value == "" {
 				continue
 			}
@@ -103,7 +103,7 @@ var identifierKinds = map[string]string{
 func (b *builder) localSystem(auth hl7v2.HD, typ, defaultKind string) string {
 	switch strings.ToUpper(auth.UniversalIDType) {
 	case "URI":
-		if strings.Contains(auth.UniversalID, ":") {
+		if strings.Contains(auth.UniversalID, ":") && validURI(auth.UniversalID) {
 			return auth.UniversalID
 		}
 	case "ISO":
@@ -284,8 +284,13 @@ func ethnicCode(r hl7v2.Rep) bool {
 	return (len(c) == 1 && c[0] >= 'A' && c[0] <= 'Z') || c == "99"
 }
 
-// contact writes an NK1 segment as a Patient.contact.
+// contact writes an NK1 segment as a Patient.contact, when it gives a
+// name, telecom or address (FHIR's pat-1: a contact is someone to
+// contact).
 func (b *builder) contact(w *jw, nk *hl7v2.Segment) {
+	if nk.Field(2).Rep(1).Text() == "" && nk.Field(4).Rep(1).Text() == "" && nk.Field(5).Empty() && nk.Field(6).Empty() {
+		return
+	}
 	w.obj("")
 	w.arr("relationship")
 	if rel := nk.Field(3).Rep(1); rel.Comp(1).String() != "" || rel.Comp(2).String() != "" {
@@ -397,7 +402,7 @@ var registers = map[string]string{
 // has no id.
 func (b *builder) practitioner(r hl7v2.Rep) (string, string) {
 	display := xcnDisplay(r)
-	id := r.Comp(1).String()
+	id := clean(r.Comp(1).String())
 	if id == "" {
 		return "", display
 	}

@@ -78,7 +78,7 @@ func (b *builder) systemOf(name string) string {
 			return sysV2Prefix + name[3:]
 		}
 	}
-	if strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") || strings.HasPrefix(name, "urn:") {
+	if (strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") || strings.HasPrefix(name, "urn:")) && validURI(name) {
 		return name
 	}
 	if name == "" {
@@ -113,8 +113,25 @@ func slug(s string) string {
 	return string(out)
 }
 
-// writeCoding writes a Coding object (as an array item when k is "").
+// validURI reports whether s can be a FHIR uri: not empty, no white
+// space.
+func validURI(s string) bool {
+	return s != "" && !strings.ContainsAny(s, " \t\r\n\v\f")
+}
+
+// code normalises a value for a FHIR code: no white space at either end,
+// single spaces inside.
+func code(s string) string {
+	s = clean(s)
+	if !strings.ContainsAny(s, " \t\r\n\v\f") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// coding writes a Coding object (as an array item when k is "").
 func (w *jw) coding(k string, c coding) {
+	c.code = code(c.code)
 	if c.code == "" {
 		return
 	}

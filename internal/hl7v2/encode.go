@@ -37,7 +37,9 @@ func (m *Message) String() string {
 
 // Add appends a segment named name with the given field values, escaped,
 // and returns it. For a header segment the first value is MSH-3: MSH-1
-// and MSH-2 come from the message's delimiters.
+// and MSH-2 come from the message's delimiters. Appending may move the
+// segments, so a *Segment obtained before Add (from Segment, All, Nth or
+// Add) must be looked up again after it.
 func (m *Message) Add(name string, values ...string) *Segment {
 	fields := make([]string, 0, len(values)+3)
 	fields = append(fields, name)
@@ -48,8 +50,6 @@ func (m *Message) Add(name string, values ...string) *Segment {
 		fields = append(fields, m.Delims.EscapeString(v))
 	}
 	m.Segments = append(m.Segments, Segment{Name: name, Index: len(m.Segments), fields: fields, d: &m.Delims})
-	// Appending may have moved the segments: every one still points at
-	// this message's delimiters, so nothing else needs fixing.
 	return &m.Segments[len(m.Segments)-1]
 }
 

@@ -339,6 +339,9 @@ func TestParseTime(t *testing.T) {
 		{"20240101.5", "", 0, false, true},
 		{"20240101120000.", "", 0, false, true},
 		{"20240101120000+2500", "", 0, false, true},
+		{"20240101120000+1401", "", 0, false, true},
+		{"20240101120000+1400", "2024-01-01T12:00:00+14:00", PrecisionSecond, true, false},
+		{"00000101", "", 0, false, true},
 		{"2024O101", "", 0, false, true},
 		{"20240101120000.1234567890", "", 0, false, true},
 	}

@@ -54,7 +54,7 @@ func ParseTime(s string, loc *time.Location) (Time, error) {
 	if n := len(s); n >= 5 && (s[n-5] == '+' || s[n-5] == '-') {
 		h, ok1 := num(s[n-4 : n-2])
 		mi, ok2 := num(s[n-2:])
-		if !ok1 || !ok2 || h > 14 || mi > 59 {
+		if !ok1 || !ok2 || h > 14 || mi > 59 || h == 14 && mi > 0 {
 			return bad("bad offset")
 		}
 		off := (h*60 + mi) * 60
@@ -107,7 +107,7 @@ func ParseTime(s string, loc *time.Location) (Time, error) {
 		t.Precision = PrecisionFraction
 		t.Digits = len(frac)
 	}
-	if parts[1] < 1 || parts[1] > 12 || parts[2] < 1 || parts[2] > 31 || parts[3] > 23 || parts[4] > 59 || parts[5] > 59 {
+	if parts[0] < 1 || parts[1] < 1 || parts[1] > 12 || parts[2] < 1 || parts[2] > 31 || parts[3] > 23 || parts[4] > 59 || parts[5] > 59 {
 		return bad("out of range")
 	}
 	if zone == nil {
