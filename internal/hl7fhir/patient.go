@@ -1,10 +1,12 @@
 package hl7fhir
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/sharedcare/sharedcare/internal/hl7v2"
+	"github.com/sharedcare/sharedcare/internal/mpi"
 )
 
 // patientIDs are the identifiers of a PID segment, NHS number first.
@@ -40,14 +42,18 @@ func (b *builder) identifiersOf(seg *hl7v2.Segment, name string, fields []int) (
 			auth := hl7v2.HDOfComp(r.Comp(4))
 			typ := r.Comp(5).String()
 			if nhsAuthorities[strings.ToUpper(auth.Namespace)] || nhsAuthorities[auth.UniversalID] || nhsAuthorities[strings.ToUpper(typ)] {
-				digits := strings.ReplaceAll(value, " ", "")
-				if !validNHSNumber(digits) {
+				nhs, err := mpi.ParseNHSNumber(value)
+				if errors.Is(err, mpi.ErrNHSPlaceholder) {
+					continue // 000 000 0000: "not known", as good as absent
+				}
+				if err != nil {
 					loc := name + "-" + strconv.Itoa(field)
 					if n > 1 {
 						loc += "(" + strconv.Itoa(n) + ")"
 					}
-					return ids, errAt(hl7v2.CodeDataType, loc+"-1", "the NHS number fails its Modulus 11 check")
+					return ids, errAt(hl7v2.CodeDataType, loc+"-1", nhsReason(err))
 				}
+				digits := nhs.String()
 				if ids.nhs == "" {
 					ids.nhs = digits
 				}
@@ -63,28 +69,16 @@ func (b *builder) identifiersOf(seg *hl7v2.Segment, name string, fields []int) (
 	return ids, nil
 }
 
-// validNHSNumber reports whether s is ten digits whose last is the
-// Modulus 11 check digit of the first nine. (The check is repeated from
-// the generator's here so that production code does not import it; the
-// master patient index will own NHS numbers.)
-func validNHSNumber(s string) bool {
-	if len(s) != 10 {
-		return false
+// nhsReason says why an NHS number was refused, without repeating it
+// (logs and ACKs must not carry patient identifiers).
+func nhsReason(err error) string {
+	switch {
+	case errors.Is(err, mpi.ErrNHSCheckDigit), errors.Is(err, mpi.ErrNHSNoCheckDigit):
+		return "the NHS number fails its Modulus 11 check"
+	case errors.Is(err, mpi.ErrNHSLength):
+		return "an NHS number has ten digits"
 	}
-	sum := 0
-	for i := 0; i < 10; i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		if i < 9 {
-			sum += int(s[i]-'0') * (10 - i)
-		}
-	}
-	check := 11 - sum%11
-	if check == 11 {
-		check = 0
-	}
-	return check != 10 && check == int(s[9]-'0')
+	return "the NHS number is not ten digits"
 }
 
 // identifierKinds names the kind of local number by CX.5 (table 0203).

@@ -132,12 +132,6 @@ func TestCodesAndIdentifiers(t *testing.T) {
 			t.Errorf("authorityODS(%q) = %q, want %q", ns, got, want)
 		}
 	}
-	for s, want := range map[string]bool{"9434765919": true, "9434765918": false, "943476591": false, "943476591X": false,
-		"1000000010": false, "9990000018": true, "0000000000": true} {
-		if validNHSNumber(s) != want {
-			t.Errorf("validNHSNumber(%q) = %v", s, !want)
-		}
-	}
 	for in, want := range map[string]string{
 		"M123":                 "M123",
 		"a b":                  "a%20b",

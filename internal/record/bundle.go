@@ -39,11 +39,25 @@ const MaxBundleEntries = 20000
 // Bundle processes a batch or transaction Bundle. base is the server's FHIR
 // base URL; entry URLs may be relative or start with it.
 func (s *Service) Bundle(ctx context.Context, body []byte, base string) (*BundleResult, error) {
+	return s.SubmitBundle(ctx, body, base)()
+}
+
+// SubmitBundle is Bundle without waiting for a transaction to commit:
+// the checking, decoding and validating are done, the transaction is
+// submitted, and wait (which must be called) gives the outcome once it is
+// durable. Transactions submitted one after another commit in that order
+// and, on the embedded store, may share one commit, so a feed that
+// pipelines messages pays one disk flush for many. A batch is carried
+// out before SubmitBundle returns.
+func (s *Service) SubmitBundle(ctx context.Context, body []byte, base string) (wait func() (*BundleResult, error)) {
+	fail := func(err error) func() (*BundleResult, error) {
+		return func() (*BundleResult, error) { return nil, err }
+	}
 	// The envelope is cut into members with the entries left raw, so that
 	// checking, decoding and validating the entries runs on all cores.
 	members, err := fhir.SplitObject(body)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	var rt, typ string
 	for k, v := range members {
@@ -60,23 +74,23 @@ func (s *Service) Bundle(ctx context.Context, body []byte, base string) (*Bundle
 			}
 		}
 		if err != nil {
-			return nil, fhir.E(fhir.Invalid, "Bundle.%s is not valid: %v", k, err)
+			return fail(fhir.E(fhir.Invalid, "Bundle.%s is not valid: %v", k, err))
 		}
 	}
 	if rt != "Bundle" {
-		return nil, fhir.E(fhir.Invalid, "POST to the base must send a Bundle, not %q", rt)
+		return fail(fhir.E(fhir.Invalid, "POST to the base must send a Bundle, not %q", rt))
 	}
 	if typ != "batch" && typ != "transaction" {
-		return nil, &fhir.Error{Kind: fhir.Invalid, Msg: fmt.Sprintf("Bundle.type must be batch or transaction, not %q", typ), Issues: []fhir.Issue{{Diagnostics: "batch or transaction expected", Expression: []string{"Bundle.type"}}}}
+		return fail(&fhir.Error{Kind: fhir.Invalid, Msg: fmt.Sprintf("Bundle.type must be batch or transaction, not %q", typ), Issues: []fhir.Issue{{Diagnostics: "batch or transaction expected", Expression: []string{"Bundle.type"}}}})
 	}
 	var raw [][]byte
 	if e, ok := members["entry"]; ok {
 		if raw, err = fhir.SplitArray(e); err != nil {
-			return nil, &fhir.Error{Kind: fhir.Invalid, Msg: "Bundle.entry must be an array", Err: err}
+			return fail(&fhir.Error{Kind: fhir.Invalid, Msg: "Bundle.entry must be an array", Err: err})
 		}
 	}
 	if len(raw) > MaxBundleEntries {
-		return nil, fhir.E(fhir.TooLarge, "a Bundle may have at most %d entries, this has %d", MaxBundleEntries, len(raw))
+		return fail(fhir.E(fhir.TooLarge, "a Bundle may have at most %d entries, this has %d", MaxBundleEntries, len(raw)))
 	}
 	entries := make([]*entry, len(raw))
 	errs := make([]error, len(raw))
@@ -87,27 +101,31 @@ func (s *Service) Bundle(ctx context.Context, body []byte, base string) (*Bundle
 		}
 	})
 	if typ == "batch" {
-		return s.batch(ctx, entries, errs), nil // each entry is a write of its own (runOne)
+		res := s.batch(ctx, entries, errs) // each entry is a write of its own (runOne)
+		return func() (*BundleResult, error) { return res, nil }
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, firstError(errs)
+		return fail(firstError(errs))
 	}
 	s.writing.RLock()
-	res, err := s.transaction(ctx, entries)
-	s.writing.RUnlock()
-	if err != nil {
-		return nil, err
-	}
-	s.committed(ctx, writtenBy(entries))
-	for _, e := range entries {
-		if e != nil && e.typ == "SearchParameter" && e.method != "GET" && e.method != "HEAD" {
-			if err := s.paramsWritten(ctx); err != nil {
-				return nil, err
-			}
-			break
+	finish := s.transaction(ctx, entries)
+	return func() (*BundleResult, error) {
+		res, err := finish()
+		s.writing.RUnlock()
+		if err != nil {
+			return nil, err
 		}
+		s.committed(ctx, writtenBy(entries))
+		for _, e := range entries {
+			if e != nil && e.typ == "SearchParameter" && e.method != "GET" && e.method != "HEAD" {
+				if err := s.paramsWritten(ctx); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
+		return res, nil
 	}
-	return res, nil
 }
 
 func firstError(errs []error) error {
@@ -275,7 +293,12 @@ func patchFromEntry(res map[string]any) ([]byte, error) {
 
 // transaction applies entries atomically in the spec's order: deletes,
 // creates, updates and patches, then reads.
-func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleResult, error) {
+// transaction prepares entries and submits them as one store transaction;
+// the returned function waits for the commit and gives the result.
+func (s *Service) transaction(ctx context.Context, entries []*entry) func() (*BundleResult, error) {
+	fail := func(err error) func() (*BundleResult, error) {
+		return func() (*BundleResult, error) { return nil, err }
+	}
 	src, fromRequest := SourceFrom(ctx)
 	for _, e := range entries {
 		e.src, e.known = src, fromRequest
@@ -287,7 +310,7 @@ func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleRes
 		}
 		k := e.typ + "/" + e.id
 		if j, dup := seen[k]; dup {
-			return nil, fhir.E(fhir.Invalid, "Bundle.entry[%d] and Bundle.entry[%d] both change %s", j, i, k)
+			return fail(fhir.E(fhir.Invalid, "Bundle.entry[%d] and Bundle.entry[%d] both change %s", j, i, k))
 		}
 		seen[k] = i
 	}
@@ -327,10 +350,10 @@ func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleRes
 		}
 	})
 	if err := firstError(errs); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	out := &BundleResult{Type: "transaction-response", Entries: make([]EntryResult, len(entries))}
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
+	wait := store.Submit(ctx, s.Store, func(tx store.Tx) error {
 		for _, e := range entries {
 			e.reset()
 		}
@@ -396,15 +419,17 @@ func (s *Service) transaction(ctx context.Context, entries []*entry) (*BundleRes
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	return func() (*BundleResult, error) {
+		if err := wait(); err != nil {
+			return nil, err
+		}
+		for i, e := range entries {
+			out.Entries[i].Method = e.method
+			out.Entries[i].Result = e.result
+			out.Entries[i].Status = entryStatus(e)
+		}
+		return out, nil
 	}
-	for i, e := range entries {
-		out.Entries[i].Method = e.method
-		out.Entries[i].Result = e.result
-		out.Entries[i].Status = entryStatus(e)
-	}
-	return out, nil
 }
 
 func has(list []string, s string) bool {

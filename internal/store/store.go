@@ -385,3 +385,23 @@ type Reindexer interface {
 	// the recorded state.
 	Reindex(ctx context.Context, ws []Write, st IndexState) (int, IndexState, error)
 }
+
+// Submitter is a Store that takes a write without waiting for it to
+// commit: wait blocks until the write is durable, or has failed, and must
+// be called. Writes submitted one after another (each Submit returned
+// before the next began) commit in that order, and may share one commit:
+// a sender that does not wait for each acknowledgement (an MLLP
+// connection with messages in flight) pays one flush for many writes.
+type Submitter interface {
+	Submit(ctx context.Context, fn func(Tx) error) (wait func() error)
+}
+
+// Submit submits fn to st if it is a Submitter, and otherwise runs it to
+// completion at once (so order holds either way).
+func Submit(ctx context.Context, st Store, fn func(Tx) error) (wait func() error) {
+	if sub, ok := st.(Submitter); ok {
+		return sub.Submit(ctx, fn)
+	}
+	err := st.Update(ctx, fn)
+	return func() error { return err }
+}

@@ -299,22 +299,29 @@ func (s *Store) closeDBs() error {
 
 // Update implements store.Store: fn joins the next group commit.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Submit(ctx, fn)()
+}
+
+// Submit implements store.Submitter: the single writer takes requests in
+// the order they were sent, and gathers those waiting into one commit.
+func (s *Store) Submit(ctx context.Context, fn func(store.Tx) error) (wait func() error) {
 	r := &request{fn: fn, done: make(chan error, 1)}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return store.ErrClosed
+		return func() error { return store.ErrClosed }
 	}
 	select {
 	case <-ctx.Done():
 		s.mu.RUnlock()
-		return ctx.Err()
+		err := ctx.Err()
+		return func() error { return err }
 	case s.reqs <- r:
 	}
 	s.mu.RUnlock()
 	// Once submitted, wait for the outcome even if ctx ends: the caller
 	// must not be told "failed" about a write that then commits.
-	return <-r.done
+	return func() error { return <-r.done }
 }
 
 func (s *Store) writer() {
