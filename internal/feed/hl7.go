@@ -29,22 +29,7 @@ type HL7 struct {
 // HandleHL7 maps and commits one message; the MLLP server sends AA only
 // after it returns nil, so an acknowledged message is durable.
 func (h *HL7) HandleHL7(ctx context.Context, m *hl7v2.Message) error {
-	res, err := h.Mapper.Map(m)
-	if err != nil {
-		return err
-	}
-	ctx = record.WithSource(ctx, record.Source{ODS: res.Source})
-	if res.Bundle != nil {
-		if _, err := h.Record.Bundle(ctx, res.Bundle, h.Base); err != nil {
-			return ackError(err)
-		}
-	}
-	for _, mg := range res.Merges {
-		if err := h.merge(ctx, mg); err != nil {
-			return err
-		}
-	}
-	return nil
+	return h.SubmitHL7(ctx, m)()
 }
 
 // merge carries out an A40: the non-surviving record becomes the same
@@ -101,4 +86,32 @@ func ackError(err error) error {
 		return &hl7v2.Error{Code: hl7v2.CodeInternal, Msg: err.Error(), Err: err}
 	}
 	return &hl7v2.Error{Code: hl7v2.CodeInternal, Msg: "the record could not store the message; send it again", Reject: true, Err: err}
+}
+
+// SubmitHL7 is HandleHL7 in two steps (hl7v2.Submitter): the message is
+// mapped and its transaction submitted now, and wait reports once it is
+// durable, so messages a sender pipelines share commits.
+func (h *HL7) SubmitHL7(ctx context.Context, m *hl7v2.Message) (wait func() error) {
+	res, err := h.Mapper.Map(m)
+	if err != nil {
+		return func() error { return err }
+	}
+	ctx = record.WithSource(ctx, record.Source{ODS: res.Source})
+	var stored func() (*record.BundleResult, error)
+	if res.Bundle != nil {
+		stored = h.Record.SubmitBundle(ctx, res.Bundle, h.Base)
+	}
+	return func() error {
+		if stored != nil {
+			if _, err := stored(); err != nil {
+				return ackError(err)
+			}
+		}
+		for _, mg := range res.Merges {
+			if err := h.merge(ctx, mg); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }

@@ -27,7 +27,7 @@ type rig struct {
 	addr    string
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), t.TempDir())
 	if err != nil {
@@ -56,7 +56,7 @@ func newRig(t *testing.T) *rig {
 	return &rig{svc: svc, persons: ps, addr: ln.Addr().String()}
 }
 
-func (r *rig) count(t *testing.T, typ, query string) int {
+func (r *rig) count(t testing.TB, typ, query string) int {
 	t.Helper()
 	q, _ := url.ParseQuery(query)
 	q.Set("_summary", "count")

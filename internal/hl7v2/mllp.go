@@ -79,6 +79,18 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 	return r.body()
 }
 
+// frameWaiting reports whether a start block is already buffered: the
+// sender has begun another frame, so reading it will not wait on a sender
+// that is itself waiting for an ACK.
+func (r *Reader) frameWaiting() bool {
+	n := r.br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := r.br.Peek(n)
+	return bytes.IndexByte(b, StartBlock) >= 0
+}
+
 // start skips to the next start block and consumes it.
 func (r *Reader) start() error {
 	junk := 0

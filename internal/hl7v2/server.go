@@ -1,6 +1,7 @@
 package hl7v2
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,21 @@ import (
 type Handler interface {
 	HandleHL7(ctx context.Context, m *Message) error
 }
+
+// Submitter is a Handler that can take a message without waiting for it
+// to be stored: SubmitHL7 starts the work and returns at once (with the
+// store's write submitted, in order), and wait, which the server always
+// calls, blocks until it is durable. With a Submitter, the messages a
+// sender has already sent on a connection, without waiting for their
+// ACKs, are taken together and share a commit; their ACKs still go back
+// in order, each only after its message is stored.
+type Submitter interface {
+	Handler
+	SubmitHL7(ctx context.Context, m *Message) (wait func() error)
+}
+
+// maxPipeline bounds the messages of one connection taken together.
+const maxPipeline = 64
 
 // HandlerFunc lets a function be a Handler.
 type HandlerFunc func(ctx context.Context, m *Message) error
@@ -304,21 +320,69 @@ func (s *Server) serveConn(ctx context.Context, sc *serverConn) {
 			return
 		}
 		s.setState(sc, stateBusy, 0)
-		ack := s.process(ctx, log, body, tooLarge != nil)
-		if ack == nil {
-			continue
+		sub, pipelined := s.Handler.(Submitter)
+		if !pipelined {
+			if ack := s.process(ctx, log, body, tooLarge != nil); ack != nil {
+				out = AppendFrame(out[:0], ack)
+			} else {
+				continue
+			}
+		} else {
+			// Take every message the sender has already sent (whole
+			// frames waiting in the buffer), submitting each in order,
+			// then answer them in order as they become durable.
+			batch := []*inflight{s.begin(ctx, bytes.Clone(body), tooLarge != nil, sub)}
+			var readErr error
+			for len(batch) < maxPipeline && r.frameWaiting() {
+				if readErr = r.start(); readErr != nil {
+					break
+				}
+				body, readErr = r.body()
+				tooLarge = nil
+				if errors.As(readErr, &tooLarge) {
+					body, readErr = tooLarge.Head, nil
+				} else if readErr != nil {
+					break
+				}
+				n++
+				batch = append(batch, s.begin(ctx, bytes.Clone(body), tooLarge != nil, sub))
+			}
+			out = out[:0]
+			for _, f := range batch {
+				if ack := s.finish(ctx, log, f); ack != nil {
+					out = AppendFrame(out, ack)
+				}
+			}
+			if readErr != nil {
+				s.writeAcks(sc, log, out, write)
+				s.connEnded(log, readErr, n)
+				return
+			}
+			if len(out) == 0 {
+				continue
+			}
 		}
-		out = AppendFrame(out[:0], ack)
-		if write > 0 {
-			sc.c.SetWriteDeadline(time.Now().Add(write))
-		}
-		if _, err := sc.c.Write(out); err != nil {
-			// The message is committed but its sender will not hear so:
-			// it will send it again, and handlers are idempotent.
-			log.Warn("hl7 ack not delivered", slog.Any("error", err))
+		if !s.writeAcks(sc, log, out, write) {
 			return
 		}
 	}
+}
+
+// writeAcks sends ACK frames; false if the connection failed.
+func (s *Server) writeAcks(sc *serverConn, log *slog.Logger, out []byte, write time.Duration) bool {
+	if len(out) == 0 {
+		return true
+	}
+	if write > 0 {
+		sc.c.SetWriteDeadline(time.Now().Add(write))
+	}
+	if _, err := sc.c.Write(out); err != nil {
+		// The messages are committed but their sender will not hear so:
+		// it will send them again, and handlers are idempotent.
+		log.Warn("hl7 ack not delivered", slog.Any("error", err))
+		return false
+	}
+	return true
 }
 
 // connEnded logs why a connection's reading ended.
@@ -338,28 +402,56 @@ func (s *Server) connEnded(log *slog.Logger, err error, n int) {
 	}
 }
 
+// inflight is a received message on its way to its ACK.
+type inflight struct {
+	m     *Message
+	herr  *Error
+	wait  func() error // set when a Submitter took the message
+	start time.Time
+}
+
 // process handles one received message and returns its ACK as ER7, or nil
 // when none is to be sent.
 func (s *Server) process(ctx context.Context, log *slog.Logger, body []byte, tooLarge bool) []byte {
-	start := time.Now()
+	return s.finish(ctx, log, s.begin(ctx, body, tooLarge, nil))
+}
+
+// begin parses and checks a message and gives it to the handler: to
+// completion, or, with a Submitter, up to its submission.
+func (s *Server) begin(ctx context.Context, body []byte, tooLarge bool, sub Submitter) *inflight {
+	f := &inflight{start: time.Now()}
 	m, err := Parse(body)
-	var herr *Error
 	switch {
 	case tooLarge:
-		m = salvage(body)
+		f.m = salvage(body)
 		limit := s.MaxMessageSize
 		if limit <= 0 {
 			limit = DefaultMaxMessageSize
 		}
-		herr = &Error{Code: CodeValueTooLong, Reject: true, Msg: fmt.Sprintf("message larger than %d bytes", limit)}
+		f.herr = &Error{Code: CodeValueTooLong, Reject: true, Msg: fmt.Sprintf("message larger than %d bytes", limit)}
 	case err != nil:
-		herr = AsError(err)
-		m = salvage(body)
+		f.herr = AsError(err)
+		f.m = salvage(body)
 	default:
-		herr = s.check(m)
-		if herr == nil {
-			herr = s.handle(ctx, m)
+		f.m = m
+		f.herr = s.check(m)
+		if f.herr == nil {
+			if sub != nil {
+				f.wait = s.submit(ctx, sub, m)
+			} else {
+				f.herr = s.handle(ctx, m)
+			}
 		}
+	}
+	return f
+}
+
+// finish waits for a submitted message, logs the outcome and builds the
+// ACK.
+func (s *Server) finish(ctx context.Context, log *slog.Logger, f *inflight) []byte {
+	m, herr := f.m, f.herr
+	if f.wait != nil {
+		herr = s.waitFor(f.wait)
 	}
 	attrs := []slog.Attr{
 		slog.String("control_id", m.ControlID()),
@@ -381,7 +473,7 @@ func (s *Server) process(ctx context.Context, log *slog.Logger, body []byte, too
 	if !send {
 		code = "none"
 	}
-	attrs = append(attrs, slog.String("ack", code), slog.Duration("took", time.Since(start)))
+	attrs = append(attrs, slog.String("ack", code), slog.Duration("took", time.Since(f.start)))
 	log.LogAttrs(ctx, level, "hl7 message", attrs...)
 	if !send {
 		return nil
@@ -421,7 +513,32 @@ func (s *Server) handle(ctx context.Context, m *Message) (herr *Error) {
 			herr = &Error{Code: CodeInternal, Err: fmt.Errorf("handler panic: %v", p)}
 		}
 	}()
-	err := s.Handler.HandleHL7(ctx, m)
+	return handlerError(s.Handler.HandleHL7(ctx, m))
+}
+
+// submit gives m to a Submitter, turning a panic into a wait that fails.
+func (s *Server) submit(ctx context.Context, sub Submitter, m *Message) (wait func() error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("handler panic: %v", p)
+			wait = func() error { return &Error{Code: CodeInternal, Err: err} }
+		}
+	}()
+	return sub.SubmitHL7(ctx, m)
+}
+
+// waitFor waits for a submitted message, as handle runs a handler.
+func (s *Server) waitFor(wait func() error) (herr *Error) {
+	defer func() {
+		if p := recover(); p != nil {
+			herr = &Error{Code: CodeInternal, Err: fmt.Errorf("handler panic: %v", p)}
+		}
+	}()
+	return handlerError(wait())
+}
+
+// handlerError makes a handler's error the Error its ACK reports.
+func handlerError(err error) *Error {
 	if err == nil {
 		return nil
 	}

@@ -39,7 +39,7 @@ const MaxBundleEntries = 20000
 // Bundle processes a batch or transaction Bundle. base is the server's FHIR
 // base URL; entry URLs may be relative or start with it.
 func (s *Service) Bundle(ctx context.Context, body []byte, base string) (*BundleResult, error) {
-	return s.SubmitBundle(ctx, body, base)()
+	return s.submitBundle(ctx, body, base, true)()
 }
 
 // SubmitBundle is Bundle without waiting for a transaction to commit:
@@ -50,6 +50,10 @@ func (s *Service) Bundle(ctx context.Context, body []byte, base string) (*Bundle
 // pipelines messages pays one disk flush for many. A batch is carried
 // out before SubmitBundle returns.
 func (s *Service) SubmitBundle(ctx context.Context, body []byte, base string) (wait func() (*BundleResult, error)) {
+	return s.submitBundle(ctx, body, base, false)
+}
+
+func (s *Service) submitBundle(ctx context.Context, body []byte, base string, block bool) (wait func() (*BundleResult, error)) {
 	fail := func(err error) func() (*BundleResult, error) {
 		return func() (*BundleResult, error) { return nil, err }
 	}
@@ -107,7 +111,15 @@ func (s *Service) SubmitBundle(ctx context.Context, body []byte, base string) (w
 	if err := errors.Join(errs...); err != nil {
 		return fail(firstError(errs))
 	}
-	s.writing.RLock()
+	if block {
+		s.writing.RLock()
+	} else if !s.writing.TryRLock() {
+		// A change of search definitions waits for the writes in flight,
+		// perhaps for this caller's own earlier submissions, which it
+		// has yet to wait for: taking the lock now could wait forever.
+		// This one runs when waited for, after those.
+		return func() (*BundleResult, error) { return s.submitBundle(ctx, body, base, true)() }
+	}
 	finish := s.transaction(ctx, entries)
 	return func() (*BundleResult, error) {
 		res, err := finish()

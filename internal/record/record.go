@@ -8,9 +8,11 @@
 package record
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -560,6 +562,12 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
 			return err
 		}
 	}
+	if exists && sameContent(prep.body.Render(cur.Version, cur.LastUpdated), cur.Body) {
+		// Nothing changed (a feed sending what it sent before, a patch
+		// that changes nothing): no new version, as HAPI and others do.
+		e.result = Result{Resource: cur, Unchanged: true}
+		return nil
+	}
 	r := store.Resource{
 		Type: e.typ, ID: e.id, Version: curVersion + 1, LastUpdated: now, Method: e.method,
 		PatientKey: prep.patientKey,
@@ -627,4 +635,23 @@ func (s *Service) prepareWrite(e *entry) error {
 	}
 	e.prep = p
 	return nil
+}
+
+// sameContent reports whether a would-be version, rendered with the
+// current version's meta, is the current version: byte for byte as the
+// embedded store keeps it, or as JSON values (PostgreSQL's jsonb gives
+// bodies back with its own key order and spacing).
+func sameContent(next, cur []byte) bool {
+	if bytes.Equal(next, cur) {
+		return true
+	}
+	a, err := fhir.DecodeResource(next)
+	if err != nil {
+		return false
+	}
+	b, err := fhir.DecodeResource(cur)
+	if err != nil {
+		return false
+	}
+	return reflect.DeepEqual(a, b)
 }

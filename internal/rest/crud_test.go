@@ -77,7 +77,11 @@ func TestUpdateVersionsAndHistory(t *testing.T) {
 		}
 		// A stale If-Match is refused and changes nothing.
 		c.outcome(c.do("PUT", "/Patient/"+id, upd, "If-Match", `W/"1"`), http.StatusPreconditionFailed)
-		c.must(http.StatusOK, "PUT", "/Patient/"+id, upd, "If-Match", `W/"2"`)
+		// The same content again is no new version (nothing changed).
+		if r := c.must(http.StatusOK, "PUT", "/Patient/"+id, upd, "If-Match", `W/"2"`); str(r.Body, "meta", "versionId") != "2" {
+			t.Errorf("an update that changes nothing made version %s", str(r.Body, "meta", "versionId"))
+		}
+		c.must(http.StatusOK, "PUT", "/Patient/"+id, strings.Replace(upd, `"other"`, `"unknown"`, 1), "If-Match", `W/"2"`)
 		// Old versions stay readable.
 		if g := str(c.must(http.StatusOK, "GET", "/Patient/"+id+"/_history/1", "").Body, "gender"); g != "female" {
 			t.Errorf("v1 gender %q", g)
@@ -165,7 +169,7 @@ func TestConditionalInteractions(t *testing.T) {
 		// Code without system matches too.
 		c.must(http.StatusOK, "POST", "/Patient", patientJSON, "If-None-Exist", "identifier=9990000018")
 		// Conditional update of the match.
-		upd := strings.Replace(patientJSON, `"id": "client-chosen",`, "", 1)
+		upd := strings.Replace(strings.Replace(patientJSON, `"id": "client-chosen",`, "", 1), `"female"`, `"other"`, 1)
 		r = c.must(http.StatusOK, "PUT", "/Patient?"+crit, upd)
 		if str(r.Body, "id") != id || str(r.Body, "meta", "versionId") != "2" {
 			t.Fatalf("conditional update: %s", r.Raw)

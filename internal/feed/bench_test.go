@@ -1,0 +1,110 @@
+package feed_test
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sharedcare/sharedcare/internal/hl7v2"
+	"github.com/sharedcare/sharedcare/internal/synth"
+)
+
+// BenchmarkMLLP measures HL7 v2 ingest over MLLP into the embedded store,
+// each message acknowledged only once stored (with the person index on):
+// one connection that waits for each ACK, one that keeps a window of
+// messages in flight (as MLLP senders may), and four of each.
+//
+//	go test ./internal/feed -run XXX -bench MLLP -benchtime 2000x
+func BenchmarkMLLP(b *testing.B) {
+	g, err := synth.New(synth.Config{Seed: 9, Patients: 2000, HL7: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var msgs [][]byte
+	for i := 0; len(msgs) < 20000; i++ {
+		for _, m := range g.Person(i).HL7 {
+			msgs = append(msgs, m.ER7)
+		}
+	}
+	for _, bc := range []struct {
+		name          string
+		conns, window int
+	}{{"1conn-lockstep", 1, 1}, {"1conn-window32", 1, 32}, {"4conns-lockstep", 4, 1}, {"4conns-window32", 4, 32}} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := newRig(b)
+			if _, err := r.svc.Bundle(b.Context(), g.Reference(), "http://test/fhir"); err != nil {
+				b.Fatal(err)
+			}
+			if b.N > len(msgs) {
+				b.Fatalf("at most %d messages", len(msgs))
+			}
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make(chan error, bc.conns)
+			for c := range bc.conns {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var mine [][]byte
+					for i := c; i < b.N; i += bc.conns {
+						mine = append(mine, msgs[i])
+					}
+					errs <- send(r.addr, mine, bc.window)
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
+
+// send sends msgs on one connection with at most window unacknowledged,
+// checking every ACK accepts.
+func send(addr string, msgs [][]byte, window int) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rd := hl7v2.NewReader(conn, 0)
+	slots := make(chan struct{}, window)
+	done := make(chan error, 1)
+	go func() {
+		for range msgs {
+			ack, err := rd.ReadMessage()
+			if err != nil {
+				done <- err
+				return
+			}
+			m, err := hl7v2.Parse(ack)
+			if err != nil {
+				done <- err
+				return
+			}
+			if c := m.Get("MSA-1"); c != "AA" && c != "CA" {
+				done <- fmt.Errorf("ACK %s: %s", c, ack)
+				return
+			}
+			<-slots
+		}
+		done <- nil
+	}()
+	var frame []byte
+	for _, m := range msgs {
+		slots <- struct{}{}
+		frame = hl7v2.AppendFrame(frame[:0], m)
+		if _, err := conn.Write(frame); err != nil {
+			return err
+		}
+	}
+	return <-done
+}
