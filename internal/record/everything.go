@@ -57,7 +57,17 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values) 
 			return nil, fhir.E(fhir.Invalid, "$everything does not take the parameter %q", k)
 		}
 	}
-	res, err := s.Search(ctx, SearchRequest{Compartment: id, Params: sp, Strict: true, care: care})
+	// A person's record is every organisation's: the compartments of all
+	// the Patients the person index links to this one are searched too.
+	var linked []string
+	if fp := s.expander.f.Load(); fp != nil {
+		for _, p := range (*fp)([]string{id}) {
+			if p != id {
+				linked = append(linked, p)
+			}
+		}
+	}
+	res, err := s.Search(ctx, SearchRequest{Compartment: id, linked: linked, Params: sp, Strict: true, care: care})
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,8 @@ type SearchRequest struct {
 	Strict bool
 	// care is $everything's start and end.
 	care *[2]int64
+	// linked are the Patients searched with Compartment (see store.SearchQuery.Linked).
+	linked []string
 }
 
 // SearchResult is one page of a search.
@@ -84,7 +86,7 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	for _, ig := range q.Ignored {
 		res.Warnings = append(res.Warnings, "parameter "+ig.Param+" was ignored: "+ig.Reason)
 	}
-	sq := store.SearchQuery{Clauses: clauses, Sort: q.Sort, Compartment: req.Compartment, Care: req.care}
+	sq := store.SearchQuery{Clauses: clauses, Sort: q.Sort, Compartment: req.Compartment, Linked: req.linked, Care: req.care}
 	switch {
 	case req.Type != "":
 		sq.Types = []string{req.Type}

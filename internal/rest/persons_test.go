@@ -135,6 +135,24 @@ func TestPersonIndex(t *testing.T) {
 				t.Errorf("subject:Patient.identifier found %v", got)
 			}
 
+			// $everything on the person, or on any of its records, is the
+			// whole person's record, from every organisation.
+			for _, from := range []string{jane, gp} {
+				ev := c.must(200, "GET", "/Patient/"+from+"/$everything", "")
+				var got []string
+				for _, e := range bundleEntries(ev) {
+					got = append(got, str(e, "resource", "resourceType")+"/"+str(e, "resource", "id"))
+				}
+				for _, want := range []string{"Observation/" + o1, "Observation/" + o2, "Patient/" + gp, "Patient/" + hosp} {
+					if !slices.Contains(got, want) {
+						t.Errorf("Patient/%s/$everything lacks %s: %v", from, want, got)
+					}
+				}
+				if slices.Contains(got, "Observation/"+o3) {
+					t.Errorf("Patient/%s/$everything has another person's item", from)
+				}
+			}
+
 			// $match: a query like Jane finds her person, graded.
 			m := c.must(200, "POST", "/Patient/$match", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":`+janeAtHospital+`}]}`)
 			if es := bundleEntries(m); len(es) != 1 || str(es[0], "resource", "id") != jane || str(es[0], "search", "extension", 0, "valueCode") == "" || get(es[0], "search", "score") == nil {

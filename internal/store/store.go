@@ -263,8 +263,10 @@ type SearchQuery struct {
 	Types   []string
 	Clauses []*search.Clause
 	// Compartment restricts the search to the compartment of the Patient
-	// with this id.
+	// with this id and, if any, of the Linked Patients too: one person's
+	// records from other organisations.
 	Compartment string
+	Linked      []string
 	// Care, if set, keeps only resources whose clinical date (their
 	// date, authoredon or onset-date parameter) overlaps this range of
 	// microseconds, inclusive, and those without one: $everything's start

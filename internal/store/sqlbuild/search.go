@@ -337,6 +337,20 @@ func groupKeys(keys []store.Key) []keyGroup {
 	return out
 }
 
+// inPatients writes the comparison with the compartment's Patient (and
+// its linked Patients).
+func inPatients(q *Query, sq store.SearchQuery) {
+	if len(sq.Linked) == 0 {
+		q.S(" = ").A(sq.Compartment)
+		return
+	}
+	q.S(" IN (").A(sq.Compartment)
+	for _, p := range sq.Linked {
+		q.S(", ").A(p)
+	}
+	q.S(")")
+}
+
 func list(q *Query, vals []string) {
 	for i, v := range vals {
 		if i > 0 {
@@ -393,7 +407,9 @@ func (b *planner) filter(sq store.SearchQuery) error {
 			b.compartment(sq)
 			q.S(")")
 		} else {
-			q.S("EXISTS (SELECT 1 FROM idx_compartment x WHERE x.res_type = " + b.t + ".res_type AND x.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "x.patient = ").A(sq.Compartment).S(")")
+			q.S("EXISTS (SELECT 1 FROM idx_compartment x WHERE x.res_type = " + b.t + ".res_type AND x.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "x.patient")
+			inPatients(q, sq)
+			q.S(")")
 		}
 	}
 	if cr := sq.Care; cr != nil {
@@ -422,8 +438,12 @@ func (b *planner) filter(sq store.SearchQuery) error {
 
 func (b *planner) compartment(sq store.SearchQuery) {
 	b.q.S("SELECT ")
+	if len(sq.Linked) > 0 {
+		b.q.S("DISTINCT ") // a resource may be in two of one person's compartments
+	}
 	b.cols("", sq.Types)
-	b.q.S(" FROM idx_compartment WHERE patient = ").A(sq.Compartment)
+	b.q.S(" FROM idx_compartment WHERE patient")
+	inPatients(b.q, sq)
 	b.typeFilter("res_type", sq.Types)
 }
 
