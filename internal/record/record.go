@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/index"
 	"github.com/sharedcare/sharedcare/internal/jsonpatch"
+	"github.com/sharedcare/sharedcare/internal/mpi"
 	"github.com/sharedcare/sharedcare/internal/store"
 )
 
@@ -358,8 +360,36 @@ func (s *Service) validate(m fhir.Object) error {
 	if err := s.validateShape(m); err != nil {
 		return err
 	}
-	if rt, _ := m["resourceType"].(string); rt == "SearchParameter" {
+	switch rt, _ := m["resourceType"].(string); rt {
+	case "SearchParameter":
 		return s.checkSearchParameter(m)
+	case "Patient", "RelatedPerson", "Person":
+		return checkNHSNumbers(rt, m)
+	}
+	return nil
+}
+
+// checkNHSNumbers refuses a person's identifier in the NHS number system
+// that is not a valid NHS number (ten digits, Modulus 11): one wrong digit
+// would link a record to someone else, or to no one.
+func checkNHSNumbers(rt string, m fhir.Object) error {
+	ids, _ := m["identifier"].([]any)
+	for i, id := range ids {
+		im, _ := id.(map[string]any)
+		if im["system"] != mpi.NHSNumberSystem {
+			continue
+		}
+		v, _ := im["value"].(string)
+		if _, err := mpi.ParseNHSNumber(v); err != nil {
+			why := err.Error()
+			var ne *mpi.NHSNumberError
+			if errors.As(err, &ne) {
+				why = ne.Reason.Error()
+			}
+			at := fmt.Sprintf("%s.identifier[%d].value", rt, i)
+			return &fhir.Error{Kind: fhir.Unprocessable, Msg: "a Patient identifier is not a valid NHS number",
+				Issues: []fhir.Issue{{Diagnostics: "not a valid NHS number: " + why, Expression: []string{at}}}}
+		}
 	}
 	return nil
 }

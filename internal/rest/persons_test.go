@@ -241,3 +241,34 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestNHSNumberChecked: a Patient whose NHS number fails its check is
+// refused with a 422 naming the element; valid ones in any spacing pass.
+func TestNHSNumberChecked(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		for _, tc := range []struct {
+			value string
+			want  int
+		}{
+			{"9434765919", 201},
+			{"943 476 5919", 201},
+			{"9434765918", 422}, // wrong check digit
+			{"94347659", 422},   // too short
+			{"943476591X", 422},
+			{"0000000000", 422}, // the placeholder
+		} {
+			body := `{"resourceType":"Patient","identifier":[{"system":"urn:x","value":"1"},{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + tc.value + `"}]}`
+			r := c.do("POST", "/Patient", body)
+			if r.Status != tc.want {
+				t.Errorf("NHS number %q: status %d, want %d\n%s", tc.value, r.Status, tc.want, r.Raw)
+				continue
+			}
+			if tc.want == 422 {
+				c.outcome(r, 422)
+				if got := str(r.Body, "issue", 1, "expression", 0); got != "Patient.identifier[1].value" {
+					t.Errorf("NHS number %q: issue at %q\n%s", tc.value, got, r.Raw)
+				}
+			}
+		}
+	})
+}
