@@ -18,6 +18,21 @@ type personDoc struct {
 	Replaces   []string // persons merged into this one
 	MergedInto string   // the survivor, if this person was merged
 	Moved      []string // records the merge moved to the survivor
+	// Former are the identifiers the person carried before this rewrite:
+	// those no source carries any more stay, as use "old", so that a
+	// superseded NHS number or MRN still finds the person.
+	Former []any
+}
+
+// formerIdentifiers returns a person body's identifiers.
+func formerIdentifiers(body []byte) []any {
+	var p struct {
+		Identifier []any `json:"identifier"`
+	}
+	if json.Unmarshal(body, &p) != nil {
+		return nil
+	}
+	return p.Identifier
 }
 
 // link is a source record of a person and how it came to be linked.
@@ -84,6 +99,21 @@ func compose(doc personDoc, srcs []*store.Resource) ([]byte, error) {
 				map[string]any{"url": "source", "valueReference": ref(r.ID)},
 			}})
 		}
+	}
+	for _, id := range doc.Former {
+		im, _ := id.(map[string]any)
+		sys, _ := im["system"].(string)
+		val, _ := im["value"].(string)
+		if val == "" || seen[sys+"|"+val] {
+			continue
+		}
+		seen[sys+"|"+val] = true
+		old := make(map[string]any, len(im)+1)
+		for k, v := range im {
+			old[k] = v
+		}
+		old["use"] = "old"
+		idents = append(idents, old)
 	}
 	if len(idents) > 0 {
 		m["identifier"] = idents

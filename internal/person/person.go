@@ -337,6 +337,9 @@ func (s *Service) writePersonWith(ctx context.Context, pid string, w personWrite
 			doc.Moved = w.moved
 		}
 	}
+	if cur != nil && !cur.Deleted {
+		doc.Former = formerIdentifiers(cur.Body)
+	}
 	body, err := compose(doc, srcs)
 	if err != nil {
 		return err

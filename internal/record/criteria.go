@@ -18,7 +18,13 @@ import (
 // resource. For the same reason criteria that need index rows still being
 // rebuilt are refused.
 func (s *Service) ParseCriteria(ctx context.Context, typ, query string) (store.Criteria, error) {
-	c, q, err := s.criteria(typ, query)
+	return s.parseCriteria(ctx, typ, query, true)
+}
+
+// parseCriteria is ParseCriteria, with or without the conditional filter
+// (SetConditionalFilter).
+func (s *Service) parseCriteria(ctx context.Context, typ, query string, filtered bool) (store.Criteria, error) {
+	c, q, err := s.criteriaOf(typ, query, filtered)
 	if err != nil {
 		return c, err
 	}
@@ -30,12 +36,16 @@ func (s *Service) ParseCriteria(ctx context.Context, typ, query string) (store.C
 
 // criteria parses conditional criteria without looking at the index.
 func (s *Service) criteria(typ, query string) (store.Criteria, *search.Query, error) {
+	return s.criteriaOf(typ, query, true)
+}
+
+func (s *Service) criteriaOf(typ, query string, filtered bool) (store.Criteria, *search.Query, error) {
 	c := store.Criteria{Type: typ}
 	vals, err := url.ParseQuery(query)
 	if err != nil {
 		return c, nil, fhir.E(fhir.Invalid, "conditional criteria %q are not a valid query: %v", query, err)
 	}
-	if len(vals) > 0 {
+	if len(vals) > 0 && filtered {
 		if f := s.expander.conditional.Load(); f != nil && f.typ == typ {
 			vals[f.param] = append(vals[f.param], f.value)
 		}

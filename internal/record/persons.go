@@ -65,7 +65,9 @@ func (s *Service) expandPersons(ctx context.Context, typ string, params url.Valu
 		}
 		var widened []string
 		for _, v := range vals {
-			c, err := s.ParseCriteria(ctx, "Patient", url.Values{rest: {v}}.Encode())
+			// Persons included: one may carry a number its sources no
+			// longer do (a superseded NHS number).
+			c, err := s.parseCriteria(ctx, "Patient", url.Values{rest: {v}}.Encode(), false)
 			if err != nil {
 				return nil, err
 			}

@@ -153,6 +153,18 @@ func TestPersonIndex(t *testing.T) {
 				}
 			}
 
+			// A source's corrected NHS number: the superseded one still
+			// finds the person (kept as use "old").
+			janeFixed := strings.Replace(strings.Replace(janeAtGP, nhsJane, "9990000018", 1), `"resourceType":"Patient",`, `"resourceType":"Patient","id":"`+gp+`",`, 1)
+			c.must(200, "PUT", "/Patient/"+gp, janeFixed, "X-Source-Organization", "B86001")
+			if got := idsOf(c.must(200, "GET", "/Patient?identifier="+url.QueryEscape(nhsQuery)+"&_tag="+url.QueryEscape(person.TagSystem+"|"+person.TagPerson), "")); !slices.Equal(got, []string{jane}) {
+				t.Errorf("the superseded NHS number finds persons %v, want Jane's", got)
+			}
+			if got := byNHS(); !slices.Equal(got, sortedOf(o1, o2)) {
+				t.Errorf("after the correction the old NHS number found %v", got)
+			}
+			c.must(200, "PUT", "/Patient/"+gp, strings.Replace(janeAtGP, `"resourceType":"Patient",`, `"resourceType":"Patient","id":"`+gp+`",`, 1), "X-Source-Organization", "B86001")
+
 			// $match: a query like Jane finds her person, graded.
 			m := c.must(200, "POST", "/Patient/$match", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":`+janeAtHospital+`}]}`)
 			if es := bundleEntries(m); len(es) != 1 || str(es[0], "resource", "id") != jane || str(es[0], "search", "extension", 0, "valueCode") == "" || get(es[0], "search", "score") == nil {
