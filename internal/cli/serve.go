@@ -202,6 +202,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	if err := persons.Start(ctx); err != nil {
 		return err
 	}
+	defer persons.Close()
 	api.Persons = persons
 	if c.sourceODS != "" {
 		ods, err := record.ParseODS(c.sourceODS)

@@ -46,6 +46,7 @@ func newRig(t testing.TB) *rig {
 	if err := ps.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(ps.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +141,7 @@ func TestHL7Feed(t *testing.T) {
 
 	// Every generated person is one person, however many records and
 	// duplicate registrations they arrived with.
+	r.persons.Sync(t.Context())
 	for _, i := range which {
 		p := g.Person(i)
 		ids := r.persons.Index().Find("https://fhir.nhs.uk/Id/nhs-number", p.NHSNumber)

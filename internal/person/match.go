@@ -1,6 +1,8 @@
 package person
 
 import (
+	"context"
+
 	"github.com/sharedcare/sharedcare/internal/mpi"
 )
 
@@ -34,7 +36,8 @@ func (s *Service) Expand(ids []string) []string {
 
 // Match scores a Patient (FHIR JSON, not stored) against the index and
 // returns the candidate persons, best first: what $match answers.
-func (s *Service) Match(patient []byte) ([]mpi.Candidate, error) {
+func (s *Service) Match(ctx context.Context, patient []byte) ([]mpi.Candidate, error) {
+	s.Sync(ctx)
 	rec, err := mpi.FromPatient(patient)
 	if err != nil {
 		return nil, err

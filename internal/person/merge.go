@@ -30,6 +30,7 @@ func (s *Service) personOf(ctx context.Context, id string) (string, error) {
 // is also marked at its source (active false, replaced-by the survivor),
 // as a hospital's own merge (HL7 v2 A40) does.
 func (s *Service) Merge(ctx context.Context, survivor, duplicate string) error {
+	s.Sync(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ctx = internal(ctx)
@@ -59,7 +60,7 @@ func (s *Service) mergeLocked(ctx context.Context, survivor, duplicate string) e
 	if err != nil {
 		return err
 	}
-	if err := s.writePersonWith(ctx, survivor, personWrite{replaces: duplicate}); err != nil {
+	if err := s.writePersonWith(ctx, survivor, personWrite{replaces: []string{duplicate}}); err != nil {
 		return err
 	}
 	moved := m.Records
@@ -94,9 +95,7 @@ func (s *Service) markReplaced(ctx context.Context, id, by string) error {
 	if err != nil {
 		return err
 	}
-	// The write's own commit hook sees a known record: it stays put.
-	s.mu.Unlock()
-	defer s.mu.Lock()
+	// Its commit queues it for placing: a known record, it stays put.
 	_, err = s.rec.Update(ctx, "Patient", id, b, "")
 	return err
 }
@@ -104,6 +103,7 @@ func (s *Service) markReplaced(ctx context.Context, id, by string) error {
 // Unmerge undoes the merge of person duplicate: the records the merge
 // moved go back to it, and it is active again.
 func (s *Service) Unmerge(ctx context.Context, duplicate string) error {
+	s.Sync(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ctx = internal(ctx)

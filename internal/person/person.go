@@ -67,6 +67,18 @@ type Service struct {
 	// mu serialises placing records and writing persons: two feeds
 	// sending the same new person at once must not make two persons.
 	mu sync.Mutex
+
+	// Committed Patients wait in queue for the placer goroutine, so a
+	// write is not held up by the person it touches (a person's rewrite
+	// is a write of its own, behind the writes already waiting). Reads
+	// that depend on persons wait for what was queued before them (Sync).
+	pend     *pending // while the placer gathers a batch's writes (under mu)
+	queue    chan []store.Resource
+	stopped  chan struct{}
+	progress sync.Mutex
+	caughtUp *sync.Cond
+	queued   int64 // batches enqueued (under progress)
+	placed   int64 // batches placed (under progress)
 }
 
 // New returns the service for rec, matching with model (mpi.DefaultModel
@@ -75,7 +87,63 @@ func New(rec *record.Service, model *mpi.Model, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{rec: rec, idx: mpi.NewIndex(model), log: log, now: time.Now}
+	s := &Service{rec: rec, idx: mpi.NewIndex(model), log: log, now: time.Now,
+		queue: make(chan []store.Resource, 4096), stopped: make(chan struct{})}
+	s.caughtUp = sync.NewCond(&s.progress)
+	return s
+}
+
+// Close stops placing, after what is queued. The service must not be
+// used afterwards; a restart places whatever a crash left unplaced.
+func (s *Service) Close() {
+	select {
+	case <-s.stopped:
+		return
+	default:
+	}
+	close(s.queue)
+	<-s.stopped
+}
+
+// Sync waits until every Patient committed before it was called is placed.
+func (s *Service) Sync(ctx context.Context) {
+	s.progress.Lock()
+	defer s.progress.Unlock()
+	target := s.queued
+	for s.placed < target {
+		if ctx.Err() != nil {
+			return
+		}
+		s.caughtUp.Wait()
+	}
+}
+
+// maxPlaceBatch bounds the writes whose Patients are placed together.
+const maxPlaceBatch = 256
+
+// placer places queued Patients, in commit order.
+func (s *Service) placer() {
+	defer close(s.stopped)
+	for first := range s.queue {
+		batches := [][]store.Resource{first}
+	more:
+		for len(batches) < maxPlaceBatch {
+			select {
+			case b, ok := <-s.queue:
+				if !ok {
+					break more
+				}
+				batches = append(batches, b)
+			default:
+				break more
+			}
+		}
+		s.placeBatch(context.Background(), batches)
+		s.progress.Lock()
+		s.placed += int64(len(batches))
+		s.caughtUp.Broadcast()
+		s.progress.Unlock()
+	}
 }
 
 // Index is the matching index (read-only use: Match, Find, PersonOf).
@@ -170,8 +238,9 @@ func (s *Service) Start(ctx context.Context) error {
 			s.log.Warn("person index: merge not restored", "duplicate", m.Duplicate, "err", err)
 		}
 	}
+	go s.placer()
 	s.rec.OnCommit(s.committed)
-	s.rec.SetPatientExpander(s.Expand)
+	s.rec.SetPatientExpander(s.Expand, s.Sync)
 	s.rec.SetConditionalFilter("Patient", "_tag:not", TagSystem+"|"+TagPerson)
 	for _, rec := range unplaced {
 		if err := s.place(ctx, rec); err != nil {
@@ -186,8 +255,25 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// committed places every source Patient a write stored.
+// committed queues the Patients a write stored for placing.
 func (s *Service) committed(ctx context.Context, written []store.Resource) {
+	var pats []store.Resource
+	for _, r := range written {
+		if r.Type == "Patient" && (r.Deleted || !IsPerson(r.Body)) {
+			pats = append(pats, r)
+		}
+	}
+	if len(pats) == 0 {
+		return
+	}
+	s.progress.Lock()
+	s.queued++
+	s.progress.Unlock()
+	s.queue <- pats
+}
+
+// placeAll places every source Patient of a write (s.mu held).
+func (s *Service) placeAll(ctx context.Context, written []store.Resource) {
 	for _, r := range written {
 		if r.Type != "Patient" {
 			continue
@@ -195,13 +281,11 @@ func (s *Service) committed(ctx context.Context, written []store.Resource) {
 		var err error
 		switch {
 		case r.Deleted:
-			err = s.removed(ctx, r.ID)
-		case IsPerson(r.Body):
-			continue
+			err = s.removedLocked(ctx, r.ID)
 		default:
 			var rec mpi.Record
 			if rec, err = mpi.FromPatient(r.Body); err == nil {
-				err = s.place(ctx, rec)
+				err = s.placeLocked(ctx, rec)
 			}
 		}
 		if err != nil {
@@ -215,6 +299,10 @@ func (s *Service) committed(ctx context.Context, written []store.Resource) {
 func (s *Service) place(ctx context.Context, rec mpi.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.placeLocked(ctx, rec)
+}
+
+func (s *Service) placeLocked(ctx context.Context, rec mpi.Record) error {
 	ctx = internal(ctx)
 	if pid, ok := s.idx.PersonOf(rec.ID); ok {
 		// A new version of a known record stays with its person; the
@@ -245,9 +333,7 @@ func (s *Service) place(ctx context.Context, rec mpi.Record) error {
 }
 
 // removed takes a deleted source record out of its person.
-func (s *Service) removed(ctx context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Service) removedLocked(ctx context.Context, id string) error {
 	pid, ok := s.idx.PersonOf(id)
 	if !ok {
 		return nil
@@ -281,21 +367,41 @@ func (s *Service) writePerson(ctx context.Context, pid string, fresh map[string]
 type personWrite struct {
 	fresh    map[string]link // links just made, by source
 	moved    []string        // a merge just moved these records away
-	replaces string          // a merge just merged this person in
+	replaces []string        // merges just merged these persons in
 }
 
 func (s *Service) writePersonWith(ctx context.Context, pid string, w personWrite) error {
+	if s.pend != nil {
+		s.pend.add(pid, w)
+		return nil
+	}
+	body, del, err := s.personBody(ctx, pid, w)
+	switch {
+	case err != nil:
+		return err
+	case del:
+		_, err = s.rec.Delete(ctx, "Patient", pid, "")
+	case body != nil:
+		_, err = s.rec.Update(ctx, "Patient", pid, body, "")
+	}
+	return err
+}
+
+// personBody composes person pid as the index now has it: its new body,
+// or del when it is to be deleted, or neither when there is nothing to do.
+func (s *Service) personBody(ctx context.Context, pid string, w personWrite) (body []byte, del bool, err error) {
 	fresh := w.fresh
 	old := &personDoc{}
 	cur, err := s.rec.Read(ctx, "Patient", pid)
 	switch {
 	case err == nil:
 		if old, err = decodePerson(cur.Body); err != nil {
-			return err
+			return nil, false, err
 		}
 	case fhir.Is(err, fhir.NotFound), fhir.Is(err, fhir.Gone):
+		cur = nil
 	default:
-		return err
+		return nil, false, err
 	}
 	survivor, merged := s.idx.Resolve(pid)
 	if merged && survivor == pid {
@@ -303,11 +409,7 @@ func (s *Service) writePersonWith(ctx context.Context, pid string, w personWrite
 	}
 	ids := s.idx.Records(pid)
 	if len(ids) == 0 && !merged {
-		if cur != nil && !cur.Deleted {
-			_, err := s.rec.Delete(ctx, "Patient", pid, "")
-			return err
-		}
-		return nil
+		return nil, cur != nil && !cur.Deleted, nil
 	}
 	prev := map[string]link{}
 	for _, l := range old.Links {
@@ -318,7 +420,7 @@ func (s *Service) writePersonWith(ctx context.Context, pid string, w personWrite
 	for _, id := range ids {
 		r, err := s.rec.Read(ctx, "Patient", id)
 		if err != nil {
-			return fmt.Errorf("source %s: %w", id, err)
+			return nil, false, fmt.Errorf("source %s: %w", id, err)
 		}
 		srcs = append(srcs, r)
 		l, ok := fresh[id]
@@ -329,7 +431,7 @@ func (s *Service) writePersonWith(ctx context.Context, pid string, w personWrite
 		}
 		links = append(links, l)
 	}
-	doc := personDoc{ID: pid, Links: links, Replaces: s.replaces(old, w.replaces)}
+	doc := personDoc{ID: pid, Links: links, Replaces: s.replaces(old, w.replaces...)}
 	if merged {
 		doc.MergedInto = survivor
 		doc.Moved = old.Moved
@@ -340,19 +442,90 @@ func (s *Service) writePersonWith(ctx context.Context, pid string, w personWrite
 	if cur != nil && !cur.Deleted {
 		doc.Former = formerIdentifiers(cur.Body)
 	}
-	body, err := compose(doc, srcs)
-	if err != nil {
-		return err
+	body, err = compose(doc, srcs)
+	return body, false, err
+}
+
+// pending gathers the person writes of a batch of placements, so that
+// they go to the store as one transaction rather than one commit each.
+type pending struct {
+	writes  map[string]*personWrite
+	order   []string
+	reviews [][]byte
+}
+
+func (p *pending) add(pid string, w personWrite) {
+	pw, ok := p.writes[pid]
+	if !ok {
+		pw = &personWrite{fresh: map[string]link{}}
+		p.writes[pid] = pw
+		p.order = append(p.order, pid)
 	}
-	_, err = s.rec.Update(ctx, "Patient", pid, body, "")
-	return err
+	for k, v := range w.fresh {
+		pw.fresh[k] = v
+	}
+	if w.moved != nil {
+		pw.moved = w.moved
+	}
+	pw.replaces = append(pw.replaces, w.replaces...)
+}
+
+// placeBatch places several writes' Patients and writes the persons they
+// touch, and the reviews they raise, in one transaction.
+func (s *Service) placeBatch(ctx context.Context, batches [][]store.Resource) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pend = &pending{writes: map[string]*personWrite{}}
+	for _, b := range batches {
+		s.placeAll(ctx, b)
+	}
+	p := s.pend
+	s.pend = nil
+	ctx = internal(ctx)
+	var entries []any
+	for _, pid := range p.order {
+		body, del, err := s.personBody(ctx, pid, *p.writes[pid])
+		switch {
+		case err != nil:
+			s.log.Error("person index: person not composed", "person", pid, "err", err)
+		case del:
+			entries = append(entries, map[string]any{"request": map[string]any{"method": "DELETE", "url": "Patient/" + pid}})
+		case body != nil:
+			entries = append(entries, map[string]any{"resource": json.RawMessage(body), "request": map[string]any{"method": "PUT", "url": "Patient/" + pid}})
+		}
+	}
+	for _, t := range p.reviews {
+		entries = append(entries, map[string]any{"resource": json.RawMessage(t), "request": map[string]any{"method": "POST", "url": "Task"}})
+	}
+	if len(entries) == 0 {
+		return
+	}
+	b, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
+	if err == nil {
+		_, err = s.rec.Bundle(ctx, b, "")
+	}
+	if err == nil {
+		return
+	}
+	// One bad write must not hold back the rest: write them one by one.
+	s.log.Warn("person index: batch of person writes failed; writing one by one", "err", err)
+	for _, pid := range p.order {
+		if err := s.writePersonWith(ctx, pid, *p.writes[pid]); err != nil {
+			s.log.Error("person index: person not written", "person", pid, "err", err)
+		}
+	}
+	for _, t := range p.reviews {
+		if _, err := s.rec.Create(ctx, "Task", t, ""); err != nil {
+			s.log.Error("person index: review not written", "err", err)
+		}
+	}
 }
 
 // replaces lists the persons merged into a person and not unmerged: what
 // it said before, and added, less those an unmerge has since restored.
-func (s *Service) replaces(old *personDoc, added string) []string {
+func (s *Service) replaces(old *personDoc, added ...string) []string {
 	var out []string
-	for _, d := range append(slices.Clone(old.Replaces), added) {
+	for _, d := range append(slices.Clone(old.Replaces), added...) {
 		if d == "" {
 			continue
 		}

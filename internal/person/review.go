@@ -48,6 +48,10 @@ func (s *Service) queueReview(ctx context.Context, source, pid string, c mpi.Can
 	if err != nil {
 		return err
 	}
+	if s.pend != nil {
+		s.pend.reviews = append(s.pend.reviews, b)
+		return nil
+	}
 	_, err = s.rec.Create(ctx, "Task", b, "")
 	return err
 }
@@ -101,6 +105,7 @@ func (s *Service) readReview(ctx context.Context, id string) (*review, error) {
 // candidate person (merging the person it was given meanwhile into the
 // candidate), reject keeps them apart. note is kept on the task.
 func (s *Service) Decide(ctx context.Context, taskID string, accept bool, note string) error {
+	s.Sync(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ctx = internal(ctx)
@@ -144,6 +149,7 @@ func (s *Service) Decide(ctx context.Context, taskID string, accept bool, note s
 
 // Pending lists the ids of review tasks not yet decided.
 func (s *Service) Pending(ctx context.Context) ([]string, error) {
+	s.Sync(ctx)
 	res, err := s.rec.Search(ctx, record.SearchRequest{Type: "Task", Params: map[string][]string{
 		"code": {ReviewSystem + "|" + ReviewCode}, "status": {"requested"}, "_count": {"1000"}}})
 	if err != nil {

@@ -61,6 +61,7 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values) 
 	// the Patients the person index links to this one are searched too.
 	var linked []string
 	if fp := s.expander.f.Load(); fp != nil {
+		s.syncPersons(ctx)
 		for _, p := range (*fp)([]string{id}) {
 			if p != id {
 				linked = append(linked, p)

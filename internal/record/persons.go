@@ -18,6 +18,7 @@ const maxChainPatients = 1000
 
 type expanderSlot struct {
 	f           atomic.Pointer[PatientExpander]
+	sync        atomic.Pointer[func(context.Context)]
 	conditional atomic.Pointer[criterion]
 }
 
@@ -33,8 +34,22 @@ func (s *Service) SetConditionalFilter(typ, param, value string) {
 }
 
 // SetPatientExpander makes chained searches through a reference to
-// Patient find the items of the whole person (see expandPersons).
-func (s *Service) SetPatientExpander(f PatientExpander) { s.expander.f.Store(&f) }
+// Patient find the items of the whole person (see expandPersons), and
+// $everything the whole person's record. sync, which the person index
+// gives with it, waits until the Patients committed so far are linked:
+// searches that depend on persons call it first, so that a client reads
+// what it wrote.
+func (s *Service) SetPatientExpander(f PatientExpander, sync func(context.Context)) {
+	s.expander.f.Store(&f)
+	s.expander.sync.Store(&sync)
+}
+
+// syncPersons waits for the person index to catch up, if there is one.
+func (s *Service) syncPersons(ctx context.Context) {
+	if f := s.expander.sync.Load(); f != nil {
+		(*f)(ctx)
+	}
+}
 
 // expandPersons rewrites each chained parameter through a reference to
 // Patient (Observation?patient.identifier=X, subject:Patient.name=Y): the
@@ -63,6 +78,7 @@ func (s *Service) expandPersons(ctx context.Context, typ string, params url.Valu
 		if mod != "Patient" && (mod != "" || len(sp.Target) != 1 || sp.Target[0] != "Patient") {
 			continue
 		}
+		s.syncPersons(ctx)
 		var widened []string
 		for _, v := range vals {
 			// Persons included: one may carry a number its sources no

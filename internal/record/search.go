@@ -70,6 +70,9 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	if req.Compartment != "" && !ValidID(req.Compartment) {
 		return nil, fhir.E(fhir.Invalid, "%q is not a valid Patient id", req.Compartment)
 	}
+	if req.Type == "Patient" || req.Compartment != "" {
+		s.syncPersons(ctx)
+	}
 	params, err := s.expandPersons(ctx, req.Type, req.Params)
 	if err != nil {
 		return nil, err

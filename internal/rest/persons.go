@@ -139,7 +139,7 @@ func (s *Server) match(w http.ResponseWriter, r *http.Request, ps map[string][]m
 	if c := ps["onlyCertainMatches"]; len(c) == 1 {
 		onlyCertain, _ = c[0]["valueBoolean"].(bool)
 	}
-	cands, err := s.Persons.Match(body)
+	cands, err := s.Persons.Match(r.Context(), body)
 	if err != nil {
 		s.fail(w, r, err)
 		return

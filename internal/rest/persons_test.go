@@ -26,6 +26,7 @@ func personClient(t *testing.T, st store.Store) *client {
 			t.Fatal(err)
 		}
 		api.Persons = p
+		t.Cleanup(p.Close)
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
