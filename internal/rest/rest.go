@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sharedcare/sharedcare/internal/bulk"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/record"
 	"github.com/sharedcare/sharedcare/internal/store"
@@ -42,6 +43,8 @@ type Server struct {
 	Validate record.Validator
 	// Software is reported in the CapabilityStatement.
 	Version string
+	// Bulk runs Bulk Data export and import jobs (bulk.go); nil: not offered.
+	Bulk *bulk.Manager
 
 	capability []byte
 }
@@ -70,7 +73,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fhir.E(fhir.NotFound, "no FHIR endpoint at %s", r.URL.Path))
 	})
-	return s.negotiate(mux)
+	return s.bulkRoutes(s.negotiate(mux))
 }
 
 // negotiate refuses formats other than JSON before any handler runs.

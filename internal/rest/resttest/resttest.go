@@ -24,8 +24,9 @@ const Version = "test"
 
 // Handler returns the API over st and its service. As serve does, a new
 // database records its index generation first, so searches are not
-// refused as waiting for a rebuild.
-func Handler(t testing.TB, st store.Store) (http.Handler, *record.Service) {
+// refused as waiting for a rebuild. Each of with may set up the API
+// further (rest.Server.Bulk, say) before it is built.
+func Handler(t testing.TB, st store.Store, with ...func(*rest.Server)) (http.Handler, *record.Service) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
@@ -37,6 +38,9 @@ func Handler(t testing.TB, st store.Store) (http.Handler, *record.Service) {
 	t.Cleanup(wait)
 	api := rest.New(svc, "/fhir", log)
 	api.Version = Version
+	for _, f := range with {
+		f(api)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/fhir", api.Handler())
 	mux.Handle("/fhir/", api.Handler())
