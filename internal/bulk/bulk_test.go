@@ -251,7 +251,9 @@ func TestImportLines(t *testing.T) {
 			oo, _ := fhir.Marshal(r.Outcome()) // the message and the validator's issues
 			got = append(got, rej{r.Input, r.Line, fhir.KindOf(r.Err), string(oo)})
 		}
-		sort.Slice(got, func(i, j int) bool { return got[i].Input < got[j].Input || got[i].Input == got[j].Input && got[i].Line < got[j].Line })
+		sort.Slice(got, func(i, j int) bool {
+			return got[i].Input < got[j].Input || got[i].Input == got[j].Input && got[i].Line < got[j].Line
+		})
 		want := []struct {
 			input, line int
 			kind        fhir.Kind
