@@ -32,6 +32,7 @@ import (
 type serveConfig struct {
 	addr, data, db, baseURL, logLevel, logFormat, validation, searchIndex string
 	debugAddr                                                             string
+	bulkDir, bulkAllow                                                    string
 	maxBody                                                               int64
 	shutdownGrace                                                         time.Duration
 }
@@ -50,6 +51,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long shutdown waits for requests in flight")
+	fs.StringVar(&c.bulkDir, "bulk-dir", "", "where bulk export and import jobs keep their files (default DATA/bulk); one per server process")
+	fs.StringVar(&c.bulkAllow, "bulk-allow", "", "URL prefixes $import may fetch inputs from, comma-separated (default none: uploads only)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; keep it private")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -157,6 +160,10 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	api.BaseURL = c.baseURL
 	api.MaxBody = c.maxBody
 	api.Version = Version
+	if api.Bulk, err = newBulk(svc, c, log); err != nil {
+		return err
+	}
+	defer api.Bulk.Close() // before the store closes: cancels the jobs still running
 
 	mux := http.NewServeMux()
 	fhirHandler := api.Handler()
