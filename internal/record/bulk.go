@@ -154,7 +154,7 @@ func (s *Service) writeBatch(ctx context.Context, batch []*Staged, out []BulkRes
 		keys[i] = store.Key{Type: st.Type, ID: st.ID}
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		clear(out)
+		clear(out) // fn may run more than once
 		bp, _ := tx.(store.BulkPutter)
 		var cur map[store.Key]store.Current
 		if bp != nil {
@@ -202,13 +202,19 @@ func (s *Service) writeBatch(ctx context.Context, batch []*Staged, out []BulkRes
 			}
 			e := st.e
 			e.reset()
+			var err error
 			if st.Deferred() {
-				if err := s.resolveConditionalRefs(ctx, tx, e.obj, refCache); err != nil {
+				err = s.resolveConditionalRefs(ctx, tx, e.obj, refCache)
+			}
+			if err == nil {
+				err = s.apply(ctx, tx, e)
+			}
+			if err != nil {
+				if !refusal(err) {
 					return err
 				}
-			}
-			if err := s.apply(ctx, tx, e); err != nil {
-				return err
+				out[i] = BulkResult{Err: err}
+				continue
 			}
 			out[i] = BulkResult{Version: e.result.Resource.Version, Created: e.result.Created}
 			if bp != nil {
@@ -218,6 +224,17 @@ func (s *Service) writeBatch(ctx context.Context, batch []*Staged, out []BulkRes
 		}
 		return flush()
 	})
+}
+
+// refusal reports an error that refuses one resource and leaves the
+// transaction as it was, so the batch can go on without it: one the record
+// service decided (a conditional reference that matches nothing, say),
+// not one the database raised (those carry their cause, and may have
+// ended the transaction on PostgreSQL). A refusal misjudged only costs
+// time: the commit then fails and writeEach sorts the batch out.
+func refusal(err error) bool {
+	var fe *fhir.Error
+	return errors.As(err, &fe) && fe.Err == nil && fe.Kind != fhir.Internal && !errors.Is(err, store.ErrConflict)
 }
 
 // writeEach writes each resource of batch in its own transaction, as
