@@ -286,7 +286,14 @@ type write struct {
 	batch []staged
 }
 
-const chunkLines = 128
+// A chunk of lines goes to a staging worker once it has chunkLines lines
+// or chunkBytes bytes: lines may be whole Bundles of dozens of resources
+// (the generator's), and what is staged ahead of the writer must stay
+// bounded in memory.
+const (
+	chunkLines = 128
+	chunkBytes = 256 << 10
+)
 
 func (im *importer) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -441,6 +448,7 @@ func (im *importer) readInput(ctx context.Context, i int, in Input, emit func(*c
 	}
 	defer rd.Close()
 	c := &chunk{}
+	size := 0
 	for {
 		line, n, err := rd.Next()
 		if err == io.EOF {
@@ -457,16 +465,17 @@ func (im *importer) readInput(ctx context.Context, i int, in Input, emit func(*c
 			return true, err
 		default:
 			c.items = append(c.items, item{input: i, line: n, data: append([]byte(nil), line...)})
+			size += len(line)
 		}
 		im.lines.Add(1)
-		if len(c.items) >= chunkLines {
+		if len(c.items) >= chunkLines || size >= chunkBytes {
 			if in.Size > 0 {
 				im.bytes.Store(im.doneIn.Load() + rd.Offset())
 			}
 			if !emit(c) {
 				return false, nil
 			}
-			c = &chunk{}
+			c, size = &chunk{}, 0
 		}
 	}
 	if len(c.items) > 0 {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -29,16 +30,17 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		data, db, validation, searchIndex string
-		batch, workers, show              int
+		data, db, validation, searchIndex, cpuProfile string
+		batch, workers, show                          int
 	)
 	fs.StringVar(&data, "data", "./data", "data directory (holds the embedded database)")
 	fs.StringVar(&db, "db", "", "database: empty for the embedded SQLite in --data, or a postgres:// URL")
 	fs.StringVar(&validation, "validation", "strict", "strict or lenient, as the server runs")
 	fs.StringVar(&searchIndex, "search-index", "all", "search parameters indexed: all or conditional; give the server's own setting")
-	fs.IntVar(&batch, "batch", bulk.DefaultBatch, "resources per write transaction")
+	fs.IntVar(&batch, "batch", 5000, "resources per write transaction (larger is faster on a large load, and holds more in memory)")
 	fs.IntVar(&workers, "workers", 0, "goroutines validating and indexing (default GOMAXPROCS)")
 	fs.IntVar(&show, "show", 20, "rejections listed in full; the rest are counted")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the import to this file (go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sharedcare import [flags] FILE|DIR...
 
@@ -111,6 +113,19 @@ flags:`)
 		waitReindex()
 	}()
 
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "sharedcare import:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "sharedcare import:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	bar := newBar(stderr)
 	res, err := bulk.Import(ctx, svc, inputs, bulk.ImportOptions{
 		Batch: batch, Workers: workers, Bundles: true, KeepRejects: max(show, 1),
