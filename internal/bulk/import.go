@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -498,7 +499,7 @@ func (im *importer) stageChunk(ctx context.Context, c *chunk) {
 		}
 		m, err := fhir.DecodeResource(it.data)
 		if err != nil {
-			c.out = append(c.out, staged{reject: &Reject{Input: it.input, Line: it.line, Err: err}})
+			c.out = append(c.out, staged{reject: &Reject{Input: it.input, Line: it.line, Err: notRequest(err, im.inputs[it.input].Format)}})
 			continue
 		}
 		if im.o.Bundles && m["resourceType"] == "Bundle" {
@@ -509,6 +510,21 @@ func (im *importer) stageChunk(ctx context.Context, c *chunk) {
 		}
 		c.out = append(c.out, im.stage(ctx, it.input, it.line, 0, m))
 	}
+}
+
+// notRequest rewords the decoder's errors, which speak of a request body,
+// for a line or a file.
+func notRequest(err error, f Format) error {
+	var fe *fhir.Error
+	if !errors.As(err, &fe) || !strings.HasPrefix(fe.Msg, "request body ") {
+		return err
+	}
+	c := *fe
+	c.Msg = "the line " + strings.TrimPrefix(fe.Msg, "request body ")
+	if f == JSON {
+		c.Msg = "the file " + strings.TrimPrefix(fe.Msg, "request body ")
+	}
+	return &c
 }
 
 // stage stages one decoded resource.
