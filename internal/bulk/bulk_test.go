@@ -522,3 +522,23 @@ func TestImportStoreRefusal(t *testing.T) {
 		}
 	})
 }
+
+// TestImportOverDeleted: a resource deleted since is brought back as its
+// next version; one deleted and imported in the same run too.
+func TestImportOverDeleted(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		svc := b.open(t)
+		mustImport(t, svc, bulk.ImportOptions{}, input("a", "", `{"resourceType":"Patient","id":"d1"}`))
+		if _, err := svc.Delete(t.Context(), "Patient", "d1", ""); err != nil {
+			t.Fatal(err)
+		}
+		res := mustImport(t, svc, bulk.ImportOptions{}, input("b", "", `{"resourceType":"Patient","id":"d1","active":true}`+"\n"+`{"resourceType":"Patient","id":"n1"}`))
+		if res.Loaded() != 2 || res.Rejected() != 0 {
+			t.Fatalf("loaded %d, rejects %v", res.Loaded(), res.Inputs[0].Rejects)
+		}
+		r, err := svc.Read(t.Context(), "Patient", "d1")
+		if err != nil || r.Version != 3 || comparable(t, r.Body)["active"] != true {
+			t.Fatalf("d1 after import: %+v, %v; want version 3, active", r, err)
+		}
+	})
+}
