@@ -24,6 +24,8 @@ func commands() []command {
 		{"serve", "run the platform: the FHIR API at /fhir", runServe},
 		{"bench", "measure a FHIR server (this one or another) over HTTP: ingest, read, search, $everything, CRUD", runBench},
 		{"reindex", "rebuild the search index after an upgrade or a --search-index change (--status: report only)", runReindex},
+		{"import", "load NDJSON and Bundle files into the database, validated and indexed (no server needed)", runImport},
+		{"export", "write the database's resources as NDJSON, one file per type (no server needed)", runExport},
 		{"synth", "generate a synthetic care system as FHIR bundles (and HL7 v2): docs/SYNTH.md", runSynth},
 		{"demo", "run the platform on a fresh embedded database with a synthetic population loaded", runDemo},
 		{"version", "print the version", func(_ []string, out, _ io.Writer) int { fmt.Fprintln(out, "sharedcare", Version); return 0 }},

@@ -37,6 +37,7 @@ import (
 type serveConfig struct {
 	addr, data, db, baseURL, logLevel, logFormat, validation, searchIndex string
 	debugAddr, sourceODS, mllp, mllpCert, mllpKey                         string
+	bulkDir, bulkAllow                                                    string
 	maxBody                                                               int64
 	shutdownGrace                                                         time.Duration
 }
@@ -59,6 +60,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.mllp, "mllp", "", "if set, receive HL7 v2 over MLLP on this address (e.g. :2575); each message is acknowledged once stored")
 	fs.StringVar(&c.mllpCert, "mllp-cert", "", "TLS certificate (PEM) for --mllp; with --mllp-key, MLLP is served over TLS")
 	fs.StringVar(&c.mllpKey, "mllp-key", "", "TLS private key (PEM) for --mllp-cert")
+	fs.StringVar(&c.bulkDir, "bulk-dir", "", "where bulk export and import jobs keep their files (default DATA/bulk); one per server process")
+	fs.StringVar(&c.bulkAllow, "bulk-allow", "", "URL prefixes $import may fetch inputs from, comma-separated (default none: uploads only)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; keep it private")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -211,6 +214,10 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 		}
 		api.Source = record.Source{ODS: ods}
 	}
+	if api.Bulk, err = newBulk(svc, c, log); err != nil {
+		return err
+	}
+	defer api.Bulk.Close() // before the store closes: cancels the jobs still running
 
 	mux := http.NewServeMux()
 	fhirHandler := api.Handler()

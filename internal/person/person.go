@@ -242,10 +242,8 @@ func (s *Service) Start(ctx context.Context) error {
 	s.rec.OnCommit(s.committed)
 	s.rec.SetPatientExpander(s.Expand, s.Sync)
 	s.rec.SetConditionalFilter("Patient", "_tag:not", TagSystem+"|"+TagPerson)
-	for _, rec := range unplaced {
-		if err := s.place(ctx, rec); err != nil {
-			return fmt.Errorf("person index: placing %s: %w", rec.ID, err)
-		}
+	if err := s.placeRecords(ctx, unplaced); err != nil {
+		return fmt.Errorf("person index: %w", err)
 	}
 	if len(unplaced) > 0 {
 		s.log.Info("person index: placed records written before a restart", "records", len(unplaced))
@@ -479,6 +477,35 @@ func (s *Service) placeBatch(ctx context.Context, batches [][]store.Resource) {
 	for _, b := range batches {
 		s.placeAll(ctx, b)
 	}
+	s.flushLocked(ctx)
+}
+
+// placeRecords places records read at start, in batches as the placer
+// does.
+func (s *Service) placeRecords(ctx context.Context, recs []mpi.Record) error {
+	for len(recs) > 0 {
+		n := min(len(recs), 1000)
+		s.mu.Lock()
+		s.pend = &pending{writes: map[string]*personWrite{}}
+		var err error
+		for _, rec := range recs[:n] {
+			if err = s.placeLocked(ctx, rec); err != nil {
+				break
+			}
+		}
+		s.flushLocked(ctx)
+		s.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("placing %s: %w", recs[0].ID, err)
+		}
+		recs = recs[n:]
+	}
+	return nil
+}
+
+// flushLocked writes the gathered person writes and reviews in one
+// transaction (s.mu held; s.pend set, and cleared here).
+func (s *Service) flushLocked(ctx context.Context) {
 	p := s.pend
 	s.pend = nil
 	ctx = internal(ctx)

@@ -159,8 +159,8 @@ func Interaction(r *http.Request, prefix string) string {
 		return "capabilities"
 	case parts[0] == "_history":
 		return "history-system"
-	case len(parts) == 1 && strings.HasPrefix(parts[0], "$"):
-		return "operation"
+	case strings.HasPrefix(parts[0], "$"), len(parts) == 3 && strings.HasPrefix(parts[2], "$"):
+		return "operation" // also bulk status and files, Group/{id}/$export
 	case len(parts) == 1:
 		switch m {
 		case http.MethodPost:

@@ -20,7 +20,7 @@ import (
 func personClient(t *testing.T, st store.Store) *client {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, svc := resttest.HandlerWith(t, st, func(api *rest.Server) {
+	h, svc := resttest.Handler(t, st, func(api *rest.Server) {
 		p := person.New(api.Svc, nil, log)
 		if err := p.Start(t.Context()); err != nil {
 			t.Fatal(err)

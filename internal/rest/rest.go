@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sharedcare/sharedcare/internal/bulk"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/person"
 	"github.com/sharedcare/sharedcare/internal/record"
@@ -48,6 +49,8 @@ type Server struct {
 	Source record.Source
 	// Persons, if set, serves the person index's operations (persons.go).
 	Persons *person.Service
+	// Bulk runs Bulk Data export and import jobs (bulk.go); nil: not offered.
+	Bulk *bulk.Manager
 
 	capability []byte
 }
@@ -76,7 +79,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fhir.E(fhir.NotFound, "no FHIR endpoint at %s", r.URL.Path))
 	})
-	return s.negotiate(s.attribute(mux))
+	return s.attribute(s.bulkRoutes(s.negotiate(mux)))
 }
 
 // negotiate refuses formats other than JSON before any handler runs.

@@ -24,15 +24,9 @@ const Version = "test"
 
 // Handler returns the API over st and its service. As serve does, a new
 // database records its index generation first, so searches are not
-// refused as waiting for a rebuild.
-func Handler(t testing.TB, st store.Store) (http.Handler, *record.Service) {
-	t.Helper()
-	return HandlerWith(t, st, nil)
-}
-
-// HandlerWith is Handler with a last say on the API's configuration
-// (set before it serves), for tests of optional services.
-func HandlerWith(t testing.TB, st store.Store, configure func(*rest.Server)) (http.Handler, *record.Service) {
+// refused as waiting for a rebuild. Each of with may set up the API
+// further (rest.Server.Bulk, say) before it is built.
+func Handler(t testing.TB, st store.Store, with ...func(*rest.Server)) (http.Handler, *record.Service) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := record.New(st, validate.Resource, fhirdef.IsResourceType)
@@ -44,8 +38,8 @@ func HandlerWith(t testing.TB, st store.Store, configure func(*rest.Server)) (ht
 	t.Cleanup(wait)
 	api := rest.New(svc, "/fhir", log)
 	api.Version = Version
-	if configure != nil {
-		configure(api)
+	for _, f := range with {
+		f(api)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/fhir", api.Handler())

@@ -1,0 +1,12 @@
+package sqlite_test
+
+import (
+	"testing"
+
+	"github.com/sharedcare/sharedcare/internal/store"
+	"github.com/sharedcare/sharedcare/internal/store/storetest"
+)
+
+func TestBulk(t *testing.T) {
+	storetest.RunBulk(t, func(t *testing.T) store.Store { return open(t, t.TempDir()) })
+}
