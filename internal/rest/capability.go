@@ -62,6 +62,18 @@ func (s *Server) capabilityStatement(base string) map[string]any {
 		}
 		if t == "Patient" {
 			ops = append(ops, map[string]any{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"})
+			if s.Persons != nil {
+				ops = append(ops,
+					map[string]any{"name": "match", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-match"},
+					map[string]any{"name": "merge", "definition": "http://hl7.org/fhir/5.0/OperationDefinition/Patient-merge", "documentation": "in the spirit of R5's: source-patient and target-patient references"},
+					map[string]any{"name": "unmerge", "definition": "https://sharedcare.example/OperationDefinition/Patient-unmerge", "documentation": "undoes a $merge: source-patient is the merged person"})
+			}
+			if s.Bulk != nil {
+				ops = append(ops, map[string]any{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"})
+			}
+		}
+		if t == "Group" && s.Bulk != nil {
+			ops = append(ops, map[string]any{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"})
 		}
 		resources = append(resources, map[string]any{
 			"type":              t,
@@ -79,7 +91,7 @@ func (s *Server) capabilityStatement(base string) map[string]any {
 			"operation":         ops,
 		})
 	}
-	return map[string]any{
+	cs := map[string]any{
 		"resourceType": "CapabilityStatement",
 		"status":       "active",
 		"date":         fhir.FormatInstant(fhir.Now()),
@@ -102,4 +114,19 @@ func (s *Server) capabilityStatement(base string) map[string]any {
 			"searchParam": common,
 		}},
 	}
+	if ops := s.systemOperations(); len(ops) > 0 {
+		cs["rest"].([]map[string]any)[0]["operation"] = ops
+	}
+	return cs
+}
+
+// systemOperations are the operations on the base.
+func (s *Server) systemOperations() []map[string]any {
+	var ops []map[string]any
+	if s.Bulk != nil {
+		ops = append(ops,
+			map[string]any{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"},
+			map[string]any{"name": "import", "definition": "https://sharedcare.example/OperationDefinition/import", "documentation": "Bulk Data import: NDJSON uploaded, or a Parameters of input URLs on the server's allow-list"})
+	}
+	return ops
 }

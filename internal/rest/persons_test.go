@@ -285,3 +285,25 @@ func TestNHSNumberChecked(t *testing.T) {
 		}
 	})
 }
+
+// TestCapabilityListsPersonOperations: with the person index the
+// CapabilityStatement offers $match, $merge and $unmerge on Patient.
+func TestCapabilityListsPersonOperations(t *testing.T) {
+	st := backends()[0].open(t)
+	c := personClient(t, st)
+	r := c.must(200, "GET", "/metadata", "")
+	var ops []string
+	for _, res := range get(r.Body, "rest", 0, "resource").([]any) {
+		if str(res, "type") != "Patient" {
+			continue
+		}
+		for _, op := range get(res, "operation").([]any) {
+			ops = append(ops, str(op, "name"))
+		}
+	}
+	for _, want := range []string{"everything", "match", "merge", "unmerge"} {
+		if !slices.Contains(ops, want) {
+			t.Errorf("Patient operations %v lack %s", ops, want)
+		}
+	}
+}
