@@ -126,3 +126,71 @@ func (f *features) queryKeys(dst []uint64) []uint64 {
 	}
 	return dst
 }
+
+// postings maps blocking keys to record slots. Most keys (an NHS number,
+// an MRN, a phone, a rare name) belong to one record, so those are held
+// without a slice: a map entry of 12 bytes instead of 32 and an
+// allocation, about a tenth of the index's memory.
+type postings struct {
+	one  map[uint64]uint32
+	many map[uint64][]uint32
+}
+
+func newPostings() postings {
+	return postings{one: map[uint64]uint32{}, many: map[uint64][]uint32{}}
+}
+
+func (p *postings) add(k uint64, s uint32) {
+	if list, ok := p.many[k]; ok {
+		p.many[k] = append(list, s)
+		return
+	}
+	if t, ok := p.one[k]; ok {
+		delete(p.one, k)
+		p.many[k] = []uint32{t, s}
+		return
+	}
+	p.one[k] = s
+}
+
+func (p *postings) remove(k uint64, s uint32) {
+	if list, ok := p.many[k]; ok {
+		for i, v := range list {
+			if v == s {
+				list[i] = list[len(list)-1]
+				list = list[:len(list)-1]
+				break
+			}
+		}
+		if len(list) == 1 {
+			delete(p.many, k)
+			p.one[k] = list[0]
+		} else {
+			p.many[k] = list
+		}
+		return
+	}
+	if t, ok := p.one[k]; ok && t == s {
+		delete(p.one, k)
+	}
+}
+
+// appendTo appends the slots filed under k to dst, unless there are more
+// than limit of them.
+func (p *postings) appendTo(dst []uint32, k uint64, limit int) []uint32 {
+	if t, ok := p.one[k]; ok {
+		return append(dst, t)
+	}
+	if list := p.many[k]; len(list) <= limit {
+		return append(dst, list...)
+	}
+	return dst
+}
+
+func (p *postings) count() (keys, total int) {
+	keys, total = len(p.one)+len(p.many), len(p.one)
+	for _, l := range p.many {
+		total += len(l)
+	}
+	return keys, total
+}

@@ -3,6 +3,7 @@ package mpi
 import (
 	"cmp"
 	"iter"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -31,7 +32,8 @@ type Index struct {
 	persons  []person
 	pfree    []uint32
 	byPerson map[string]uint32
-	blocks   map[uint64][]uint32
+	blocks   postings
+	moved    map[uint32][]uint32 // by merged person: the records the merge moved
 	in       interner
 	famCount map[string]uint32
 	givCount map[string]uint32
@@ -54,9 +56,7 @@ type person struct {
 	// A person merged into another keeps, until unmerged, the survivor
 	// and the records the merge moved.
 	mergedInto int32 // person slot + 1; 0 for none
-	moved      []uint32
 	children   int32 // persons merged into this one and not unmerged
-	live       bool
 }
 
 // Entry is a record and the person it belongs to, as a store holds them.
@@ -100,7 +100,8 @@ func NewIndex(m *Model) *Index {
 		model:    m,
 		byID:     map[string]uint32{},
 		byPerson: map[string]uint32{},
-		blocks:   map[uint64][]uint32{},
+		blocks:   newPostings(),
+		moved:    map[uint32][]uint32{},
 		in:       interner{},
 		famCount: map[string]uint32{},
 		givCount: map[string]uint32{},
@@ -147,7 +148,7 @@ func (x *Index) add(r *Record, f features, personID string) error {
 	x.persons[p].records = append(x.persons[p].records, s)
 	var kb [16]uint64
 	for _, k := range f.keys(kb[:0]) {
-		x.blocks[k] = append(x.blocks[k], s)
+		x.blocks.add(k, s)
 	}
 	x.count(&f, 1)
 	x.live++
@@ -214,7 +215,7 @@ func (x *Index) personFor(id string) (uint32, error) {
 		p = uint32(len(x.persons))
 		x.persons = append(x.persons, person{})
 	}
-	x.persons[p] = person{id: id, live: true}
+	x.persons[p] = person{id: id}
 	x.byPerson[id] = p
 	return p, nil
 }
@@ -247,7 +248,7 @@ func (x *Index) Update(r Record) error {
 	sl.f, sl.source = f, x.in.get(r.Source)
 	var kb [16]uint64
 	for _, k := range f.keys(kb[:0]) {
-		x.blocks[k] = append(x.blocks[k], s)
+		x.blocks.add(k, s)
 	}
 	x.count(&f, 1)
 	return nil
@@ -258,16 +259,7 @@ func (x *Index) unfile(s uint32) {
 	f := &x.recs[s].f
 	var kb [16]uint64
 	for _, k := range f.keys(kb[:0]) {
-		list := x.blocks[k]
-		if i := slices.Index(list, s); i >= 0 {
-			list[i] = list[len(list)-1]
-			list = list[:len(list)-1]
-		}
-		if len(list) == 0 {
-			delete(x.blocks, k)
-		} else {
-			x.blocks[k] = list
-		}
+		x.blocks.remove(k, s)
 	}
 	x.count(f, -1)
 }
@@ -352,7 +344,7 @@ func (x *Index) Merge(survivor, duplicate string) (Merged, error) {
 		out.Records = append(out.Records, x.recs[s].id)
 	}
 	x.persons[sp].records = append(x.persons[sp].records, d.records...)
-	d.moved, d.records = d.records, nil
+	x.moved[dp], d.records = d.records, nil
 	d.mergedInto = int32(sp) + 1
 	x.persons[sp].children++
 	return out, nil
@@ -376,12 +368,13 @@ func (x *Index) RestoreMerge(m Merged) error {
 	if len(d.records) > 0 {
 		return fhir.E(fhir.Conflict, "mpi: merged person %q still has records", m.Duplicate)
 	}
-	d.moved = d.moved[:0]
+	var moved []uint32
 	for _, id := range m.Records {
 		if s, ok := x.byID[id]; ok {
-			d.moved = append(d.moved, s)
+			moved = append(moved, s)
 		}
 	}
+	x.moved[dp] = moved
 	d.mergedInto = int32(sp) + 1
 	x.persons[sp].children++
 	return nil
@@ -407,8 +400,8 @@ func (x *Index) Unmerge(duplicate string) (Merged, error) {
 	out := Merged{Survivor: x.persons[sp].id, Duplicate: duplicate}
 	d.mergedInto = 0
 	x.persons[sp].children--
-	moved := d.moved
-	d.moved = nil
+	moved := x.moved[dp]
+	delete(x.moved, dp)
 	for _, s := range moved {
 		sl := &x.recs[s]
 		if !sl.live || x.root(sl.person) != root || sl.person == dp {
@@ -490,7 +483,8 @@ func (x *Index) Find(system, value string) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []string
-	for _, s := range x.blocks[key] {
+	var buf [8]uint32
+	for _, s := range x.blocks.appendTo(buf[:0], key, math.MaxInt) {
 		f := &x.recs[s].f
 		if nhs != 0 && f.nhs == nhs || nhs == 0 && slices.Contains(f.ids, ident{system, value}) {
 			out = append(out, x.recs[s].id)
@@ -525,9 +519,7 @@ func (x *Index) candidates(f *features, self string) *[]uint32 {
 	c := (*buf)[:0]
 	var kb [24]uint64
 	for _, k := range f.queryKeys(kb[:0]) {
-		if list := x.blocks[k]; len(list) <= maxBlock {
-			c = append(c, list...)
-		}
+		c = x.blocks.appendTo(c, k, maxBlock)
 	}
 	slices.Sort(c)
 	c = slices.Compact(c)
@@ -641,14 +633,12 @@ func (x *Index) Load(entries iter.Seq2[Entry, error]) error {
 func (x *Index) Stats() Stats {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	st := Stats{Records: x.live, Keys: len(x.blocks)}
+	st := Stats{Records: x.live}
+	st.Keys, st.Postings = x.blocks.count()
 	for i := range x.persons {
 		if len(x.persons[i].records) > 0 {
 			st.Persons++
 		}
-	}
-	for _, l := range x.blocks {
-		st.Postings += len(l)
 	}
 	return st
 }
