@@ -298,19 +298,7 @@ func (b *builder) location(pl hl7v2.Rep) string {
 		if building != "" && id.System == sysODSSite {
 			name = building
 		}
-		site = b.add("Location|"+id.System+"|"+id.Value, "Location", request{method: "POST", url: "Location", ifNoneExist: criteria(id)}, func(w *jw) {
-			w.arr("identifier")
-			w.obj("")
-			w.str("system", id.System)
-			w.str("value", id.Value)
-			w.end()
-			w.end()
-			w.str("status", "active")
-			w.str("name", name)
-			w.str("mode", "instance")
-			w.concept("physicalType", "", coding{sysLocPhysical, "si", "Site"})
-			w.ref("managingOrganization", org)
-		})
+		site = b.addLocation(id, name, coding{sysLocPhysical, "si", "Site"}, org, "")
 	}
 	if ward == "" {
 		return site
@@ -319,6 +307,12 @@ func (b *builder) location(pl hl7v2.Rep) string {
 	if facCode != "" {
 		id.Value = facCode + "/" + ward
 	}
+	return b.addLocation(id, ward, coding{sysLocPhysical, "wa", "Ward"}, org, site)
+}
+
+// addLocation adds a Location (a site, or a ward partOf its site) created
+// only if none has its identifier, and returns its reference.
+func (b *builder) addLocation(id Identifier, name string, kind coding, org, partOf string) string {
 	return b.add("Location|"+id.System+"|"+id.Value, "Location", request{method: "POST", url: "Location", ifNoneExist: criteria(id)}, func(w *jw) {
 		w.arr("identifier")
 		w.obj("")
@@ -327,10 +321,12 @@ func (b *builder) location(pl hl7v2.Rep) string {
 		w.end()
 		w.end()
 		w.str("status", "active")
-		w.str("name", ward)
+		w.str("name", name)
 		w.str("mode", "instance")
-		w.concept("physicalType", "", coding{sysLocPhysical, "wa", "Ward"})
+		w.concept("physicalType", "", kind)
 		w.ref("managingOrganization", org)
-		w.ref("partOf", site)
+		if partOf != "" {
+			w.ref("partOf", partOf)
+		}
 	})
 }
