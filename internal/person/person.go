@@ -310,6 +310,14 @@ func (s *Service) placeLocked(ctx context.Context, rec mpi.Record) error {
 		}
 		return s.writePerson(ctx, pid, nil)
 	}
+	if into, ok := s.idx.PersonOf(rec.ReplacedBy); ok && rec.ReplacedBy != "" {
+		// Its own source says it is another of its records (a merge
+		// done there): the same person, whatever the demographics say.
+		if err := s.idx.Add(rec, into); err != nil {
+			return err
+		}
+		return s.writePerson(ctx, into, map[string]link{rec.ID: {Source: rec.ID, Decision: "source-merge", At: s.now().UTC().Format(time.RFC3339)}})
+	}
 	best, decision := mpi.Choose(s.idx.Match(rec))
 	if decision == mpi.AutoLink {
 		if err := s.idx.Add(rec, best.Person); err != nil {

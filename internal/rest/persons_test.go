@@ -166,6 +166,14 @@ func TestPersonIndex(t *testing.T) {
 			}
 			c.must(200, "PUT", "/Patient/"+gp, strings.Replace(janeAtGP, `"resourceType":"Patient",`, `"resourceType":"Patient","id":"`+gp+`",`, 1), "X-Source-Organization", "B86001")
 
+			// A record its source marks as replaced by one of Jane's
+			// joins her person without matching (nothing else agrees).
+			retired := str(c.must(201, "POST", "/Patient", personPatient(`"active":false,"name":[{"family":"Zed","given":["Old"]}],"birthDate":"1901-01-01",
+				"link":[{"other":{"reference":"Patient/`+hosp+`"},"type":"replaced-by"}]`), "X-Source-Organization", "RHQ").Body, "id")
+			if personOf(c, retired) != jane {
+				t.Error("a record replaced by one of Jane's records did not join her person")
+			}
+
 			// $match: a query like Jane finds her person, graded.
 			m := c.must(200, "POST", "/Patient/$match", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":`+janeAtHospital+`}]}`)
 			if es := bundleEntries(m); len(es) != 1 || str(es[0], "resource", "id") != jane || str(es[0], "search", "extension", 0, "valueCode") == "" || get(es[0], "search", "score") == nil {
