@@ -28,11 +28,36 @@ func Decode(data []byte) (any, error) {
 	if d := depth(data); d > MaxDepth {
 		return nil, E(Invalid, "JSON nests deeper than %d levels", MaxDepth)
 	}
+	if hasNUL(data) {
+		return nil, E(Invalid, `a JSON string holds the character U+0000 ("\u0000"), which FHIR strings may not`)
+	}
 	var v any
 	if err := decodeFast(data, &v); err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// hasNUL reports whether JSON text escapes U+0000 in a string. FHIR
+// strings have no use for it, and PostgreSQL's jsonb cannot hold it: the
+// embedded store would keep what the production one refuses.
+func hasNUL(data []byte) bool {
+	esc := []byte(`\u0000`)
+	for i := 0; ; {
+		j := bytes.Index(data[i:], esc)
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0 // backslashes in the run that ends here: odd escapes
+		for k := j; k >= 0 && data[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // decodeFast decodes what encoding/json accepts, about twice as fast: the

@@ -146,7 +146,7 @@ func FuzzDecodeAgreesWithStdlib(f *testing.F) {
 				werr = errString("trailing data")
 			}
 		}
-		if werr == nil && (!utf8Valid(data) || depth(data) > MaxDepth) {
+		if werr == nil && (!utf8Valid(data) || depth(data) > MaxDepth || hasNUL(data)) {
 			werr = errString("checked before decoding")
 		}
 		if (err == nil) != (werr == nil) {
@@ -161,3 +161,26 @@ func FuzzDecodeAgreesWithStdlib(f *testing.F) {
 }
 
 func utf8Valid(b []byte) bool { return utf8.Valid(b) }
+
+// TestNULRefused: a string holding U+0000 is refused (PostgreSQL's jsonb
+// cannot store it), and only that: an escaped backslash followed by the
+// text u0000 is an ordinary string.
+func TestNULRefused(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		ok   bool
+	}{
+		{`{"resourceType":"Patient","name":[{"text":"a\u0000b"}]}`, false},
+		{`{"resourceType":"Patient","name":[{"text":"a\\\u0000b"}]}`, false}, // \\ then \u0000
+		{`{"resourceType":"Patient","name":[{"text":"a\\u0000b"}]}`, true},   // \\ then the text u0000
+		{`{"resourceType":"Patient","name":[{"text":"a\u0001b"}]}`, true},
+	} {
+		_, err := DecodeResource([]byte(tc.json))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err %v, want ok %v", tc.json, err, tc.ok)
+		}
+		if err != nil && KindOf(err) != Invalid {
+			t.Errorf("%s: kind %v, want Invalid (400)", tc.json, KindOf(err))
+		}
+	}
+}
