@@ -177,19 +177,25 @@ func (b *builder) conceptOf(w *jw, k string, r hl7v2.Rep) {
 // (a time given to the hour or minute gets :00 seconds, as FHIR needs
 // seconds whenever there is a time). ok is false when s is empty or
 // malformed.
-func (b *builder) dateTime(s string) (string, bool) {
+func (b *builder) dateTime(s string) (string, bool) { return b.formatTime(s, false) }
+
+// date formats the date part of an HL7 DTM (a date of birth sent with a
+// midnight time is a date).
+func (b *builder) date(s string) (string, bool) { return b.formatTime(s, true) }
+
+func (b *builder) formatTime(s string, dateOnly bool) (string, bool) {
 	t, err := hl7v2.ParseTime(s, b.mp.tz)
 	if err != nil || t.Precision == hl7v2.PrecisionNone {
 		return "", false
 	}
-	switch t.Precision {
-	case hl7v2.PrecisionYear:
+	switch {
+	case t.Precision == hl7v2.PrecisionYear:
 		return t.Format("2006"), true
-	case hl7v2.PrecisionMonth:
+	case t.Precision == hl7v2.PrecisionMonth:
 		return t.Format("2006-01"), true
-	case hl7v2.PrecisionDay:
+	case t.Precision == hl7v2.PrecisionDay || dateOnly:
 		return t.Format("2006-01-02"), true
-	case hl7v2.PrecisionFraction:
+	case t.Precision == hl7v2.PrecisionFraction:
 		layout := "2006-01-02T15:04:05." + strings.Repeat("0", t.Digits) + "Z07:00"
 		return t.Format(layout), true
 	}
@@ -204,22 +210,6 @@ func (b *builder) instant(s string) (string, bool) {
 		return "", false
 	}
 	return t.Format(time.RFC3339Nano), true
-}
-
-// date formats the date part of an HL7 DTM (a date of birth sent with a
-// midnight time is a date).
-func (b *builder) date(s string) (string, bool) {
-	t, err := hl7v2.ParseTime(s, b.mp.tz)
-	if err != nil || t.Precision == hl7v2.PrecisionNone {
-		return "", false
-	}
-	switch t.Precision {
-	case hl7v2.PrecisionYear:
-		return t.Format("2006"), true
-	case hl7v2.PrecisionMonth:
-		return t.Format("2006-01"), true
-	}
-	return t.Format("2006-01-02"), true
 }
 
 func (b *builder) writeDateTime(w *jw, k, s string) {

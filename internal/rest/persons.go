@@ -60,6 +60,24 @@ func patientRef(ps map[string][]map[string]any, name string) (string, error) {
 	return id, nil
 }
 
+// postedParameters reads an operation's POSTed Parameters; on a wrong
+// method or body it answers the request itself and returns false.
+func (s *Server) postedParameters(w http.ResponseWriter, r *http.Request) (map[string][]map[string]any, bool) {
+	if r.Method != http.MethodPost {
+		s.notAllowed(w, r, "POST")
+		return nil, false
+	}
+	b, _, err := s.body(r, false)
+	if err == nil {
+		var ps map[string][]map[string]any
+		if ps, err = parameters(b); err == nil {
+			return ps, true
+		}
+	}
+	s.fail(w, r, err)
+	return nil, false
+}
+
 func (s *Server) personOperation(w http.ResponseWriter, r *http.Request, op string) bool {
 	if s.Persons == nil {
 		return false
@@ -69,18 +87,8 @@ func (s *Server) personOperation(w http.ResponseWriter, r *http.Request, op stri
 	default:
 		return false
 	}
-	if r.Method != http.MethodPost {
-		s.notAllowed(w, r, "POST")
-		return true
-	}
-	b, _, err := s.body(r, false)
-	if err != nil {
-		s.fail(w, r, err)
-		return true
-	}
-	ps, err := parameters(b)
-	if err != nil {
-		s.fail(w, r, err)
+	ps, ok := s.postedParameters(w, r)
+	if !ok {
 		return true
 	}
 	switch op {
@@ -183,25 +191,15 @@ func (s *Server) reviewOperation(w http.ResponseWriter, r *http.Request, id, op 
 	if s.Persons == nil || (op != "$mpi-accept" && op != "$mpi-reject") {
 		return false
 	}
-	if r.Method != http.MethodPost {
-		s.notAllowed(w, r, "POST")
-		return true
-	}
-	b, _, err := s.body(r, false)
-	if err != nil {
-		s.fail(w, r, err)
-		return true
-	}
-	ps, err := parameters(b)
-	if err != nil {
-		s.fail(w, r, err)
+	ps, ok := s.postedParameters(w, r)
+	if !ok {
 		return true
 	}
 	note := ""
 	if n := ps["note"]; len(n) == 1 {
 		note, _ = n[0]["valueString"].(string)
 	}
-	err = s.Persons.Decide(r.Context(), id, op == "$mpi-accept", note)
+	err := s.Persons.Decide(r.Context(), id, op == "$mpi-accept", note)
 	s.personDone(w, r, err, strings.TrimPrefix(op, "$mpi-")+"ed")
 	return true
 }
