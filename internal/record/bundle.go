@@ -478,6 +478,9 @@ func (s *Service) readIn(ctx context.Context, tx store.Tx, e *entry) (*store.Res
 	if err != nil {
 		return nil, notFound(err, e.typ, e.id)
 	}
+	if err := s.guardRead(ctx, r); err != nil {
+		return nil, err
+	}
 	if r.Deleted {
 		return nil, &fhir.Error{Kind: fhir.Gone, Msg: e.typ + "/" + e.id + " was deleted"}
 	}

@@ -36,6 +36,10 @@ func (s *Service) History(ctx context.Context, typ, id string, params url.Values
 			return nil, err
 		}
 	}
+	p, pr, err := s.guardHistory(ctx, typ, id)
+	if err != nil {
+		return nil, err
+	}
 	q := store.HistoryQuery{Type: typ, ID: id}
 	n, err := Count(params)
 	if err != nil {
@@ -68,6 +72,11 @@ func (s *Service) History(ctx context.Context, typ, id string, params url.Values
 		page.Versions = vs[:n]
 		last := vs[n-1]
 		page.Next = encodeCursor(store.Cursor{LastUpdated: last.LastUpdated, Type: last.Type, ID: last.ID, Version: last.Version})
+	}
+	if p != nil {
+		if page.Versions, err = s.filterVersions(ctx, p, pr, page.Versions); err != nil {
+			return nil, err
+		}
 	}
 	return page, nil
 }

@@ -46,6 +46,9 @@ func (s *Service) SetPatientExpander(f PatientExpander, sync func(context.Contex
 
 // syncPersons waits for the person index to catch up, if there is one.
 func (s *Service) syncPersons(ctx context.Context) {
+	if ctx.Value(noSyncKey{}) != nil {
+		return
+	}
 	if f := s.expander.sync.Load(); f != nil {
 		(*f)(ctx)
 	}

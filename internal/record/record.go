@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/index"
 	"github.com/sharedcare/sharedcare/internal/jsonpatch"
@@ -59,6 +60,7 @@ type Service struct {
 	writing  sync.RWMutex // held shared by writes from computing rows to commit; a change of definitions takes it
 	hooks    hooks        // told of committed writes: hooks.go
 	expander expanderSlot // the person index's widening of Patients: persons.go
+	guard    guard        // access control: guard.go
 }
 
 func (s *Service) log() *slog.Logger {
@@ -103,6 +105,9 @@ func (s *Service) Read(ctx context.Context, typ, id string) (*store.Resource, er
 	if err != nil {
 		return nil, notFound(err, typ, id)
 	}
+	if err := s.guardRead(ctx, r); err != nil {
+		return nil, err
+	}
 	if r.Deleted {
 		return r, &fhir.Error{Kind: fhir.Gone, Msg: typ + "/" + id + " was deleted"}
 	}
@@ -123,6 +128,9 @@ func (s *Service) VRead(ctx context.Context, typ, id, vid string) (*store.Resour
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fhir.E(fhir.NotFound, "%s/%s/_history/%s not found", typ, id, vid)
 		}
+		return nil, err
+	}
+	if err := s.guardRead(ctx, r); err != nil {
 		return nil, err
 	}
 	if r.Deleted {
@@ -233,6 +241,9 @@ func (s *Service) runOneLocked(ctx context.Context, e *entry) (Result, error) {
 			}
 		}
 	}
+	if err := s.preapprove(ctx, e); err != nil {
+		return Result{}, err
+	}
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		e.reset()
 		if err := s.resolveTarget(ctx, tx, e); err != nil {
@@ -271,6 +282,9 @@ type entry struct {
 	// set inside the transaction
 	result Result
 	noop   bool // a conditional create that matched, or a delete with nothing to delete
+	// approved are the records (patient keys) the access decision allowed
+	// before the transaction (see preapprove).
+	approved map[string]bool
 }
 
 func (e *entry) reset() {
@@ -577,6 +591,9 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
 			e.result = Result{Resource: cur, Unchanged: true}
 			return nil
 		}
+		if err := s.guardWrite(ctx, e, cur, exists, cur.PatientKey); err != nil {
+			return err
+		}
 		r := store.Resource{Type: e.typ, ID: e.id, Version: curVersion + 1, LastUpdated: now, Deleted: true, Method: "DELETE", PatientKey: cur.PatientKey}
 		if err := tx.Put(ctx, store.Write{Resource: r}); err != nil {
 			return err
@@ -591,6 +608,9 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
 		if prep, err = s.prepare(e, obj); err != nil {
 			return err
 		}
+	}
+	if err := s.guardWrite(ctx, e, cur, exists, prep.patientKey); err != nil {
+		return err
 	}
 	if exists && sameContent(prep.body.Render(cur.Version, cur.LastUpdated), cur.Body) {
 		// Nothing changed (a feed sending what it sent before, a patch
@@ -647,6 +667,7 @@ type prepared struct {
 
 func (s *Service) prepare(e *entry, obj fhir.Object) (*prepared, error) {
 	id := e.id
+	access.Label(obj)
 	attribute(obj, e.src, e.known)
 	p, err := fhir.Prepare(obj, id)
 	if err != nil {

@@ -99,6 +99,9 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	if err := s.checkIndexed(ctx, q, sq.Types); err != nil {
 		return nil, err
 	}
+	if _, err := s.guardSearch(ctx, &req, q, &sq, res); err != nil {
+		return nil, err
+	}
 	if req.Compartment != "" && len(sq.Types) > 0 {
 		for _, t := range sq.Types {
 			if len(fhirdef.PatientCompartmentParams(t)) == 0 && t != "Patient" {
@@ -165,6 +168,9 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 		res.Total = &t
 	}
 	if err := s.include(ctx, q, res); err != nil {
+		return nil, err
+	}
+	if err := s.filterIncluded(ctx, res); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -278,7 +278,28 @@ type SearchQuery struct {
 	Cursor   *SearchCursor
 	Backward bool
 	Limit    int
+	// Filters narrow the search to what the asker may see (the access
+	// package decides them); every one must hold. Counts obey them too.
+	Filters []Filter
 }
+
+// Filter is one access condition on a search's resources.
+type Filter struct {
+	// Types are the resource types the filter applies to (empty: all).
+	Types []string
+	// Restrict keeps only resources whose PatientKey is one of Owners.
+	Restrict bool
+	Owners   []string
+	// Withhold drops resources carrying any of these tokens, unless they
+	// also carry one of Except.
+	Withhold, Except []TokenRef
+	// Require keeps only resources carrying one of these tokens.
+	Require []TokenRef
+}
+
+// TokenRef is one indexed token value of a resource: meta.security is
+// param _security, meta.tag _tag.
+type TokenRef struct{ Param, System, Code string }
 
 // SearchCursor is the position of one hit: its sort key values (as
 // SearchHit.Keys gave them) and its type and id.

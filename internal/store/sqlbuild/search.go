@@ -416,6 +416,9 @@ func (b *planner) filter(sq store.SearchQuery) error {
 		dated := "SELECT 1 FROM idx_date d WHERE d.res_type = " + b.t + ".res_type AND d.res_id = " + b.t + ".res_id AND " + b.d.NoIndex + "d.param IN ('date', 'authoredon', 'onset-date')"
 		q.S(" AND (NOT EXISTS (" + dated + ") OR EXISTS (" + dated + " AND d.high >= ").A(cr[0]).S(" AND d.low <= ").A(cr[1]).S("))")
 	}
+	for _, f := range sq.Filters {
+		b.accessFilter(f)
+	}
 	for i, c := range sq.Clauses {
 		if b.plan.Materialize && i == b.plan.Driver {
 			continue
@@ -434,6 +437,62 @@ func (b *planner) filter(sq store.SearchQuery) error {
 		q.S(")")
 	}
 	return nil
+}
+
+// accessFilter writes one access condition (store.Filter): on the owner
+// column, or, materialised, through the resource's primary key; tokens
+// through each resource's own index rows.
+func (b *planner) accessFilter(f store.Filter) {
+	q := b.q
+	q.S(" AND (")
+	if len(f.Types) > 0 {
+		q.S(b.t + ".res_type NOT IN (")
+		list(q, f.Types)
+		q.S(") OR (")
+	}
+	q.S("1 = 1")
+	if f.Restrict {
+		if b.t == "r" {
+			q.S(" AND r.patient_key IN (")
+		} else {
+			q.S(" AND EXISTS (SELECT 1 FROM resource o WHERE o.res_type = " + b.t + ".res_type AND o.res_id = " + b.t + ".res_id AND o.patient_key IN (")
+		}
+		list(q, f.Owners)
+		q.S(")")
+		if b.t != "r" {
+			q.S(")")
+		}
+	}
+	if len(f.Withhold) > 0 {
+		q.S(" AND (NOT ")
+		b.carries(f.Withhold)
+		if len(f.Except) > 0 {
+			q.S(" OR ")
+			b.carries(f.Except)
+		}
+		q.S(")")
+	}
+	if len(f.Require) > 0 {
+		q.S(" AND ")
+		b.carries(f.Require)
+	}
+	if len(f.Types) > 0 {
+		q.S(")")
+	}
+	q.S(")")
+}
+
+// carries writes "the resource has one of these token rows".
+func (b *planner) carries(ts []store.TokenRef) {
+	q := b.q
+	q.S("EXISTS (SELECT 1 FROM idx_token a WHERE a.res_type = " + b.t + ".res_type AND a.res_id = " + b.t + ".res_id AND (")
+	for i, t := range ts {
+		if i > 0 {
+			q.S(" OR ")
+		}
+		q.S("(a.param = ").A(t.Param).S(" AND a.system = ").A(t.System).S(" AND a.code = ").A(t.Code).S(")")
+	}
+	q.S("))")
 }
 
 func (b *planner) compartment(sq store.SearchQuery) {
@@ -643,7 +702,7 @@ func choose(d Dialect, sq store.SearchQuery, ordered bool, estimate func(*Query)
 			best, bestN = cand, n
 		}
 	}
-	alone := len(sq.Clauses)+btoi(sq.Compartment != "") == 1 && sq.Care == nil
+	alone := len(sq.Clauses)+btoi(sq.Compartment != "") == 1 && sq.Care == nil && len(sq.Filters) == 0
 	if bestN >= EstimateCap && ordered && len(sq.Sort) == 0 && !alone {
 		return Plan{Driver: DriveScan}, cands, nil
 	}

@@ -1,0 +1,724 @@
+package record
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/sharedcare/sharedcare/internal/access"
+	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/fhirdef"
+	"github.com/sharedcare/sharedcare/internal/search"
+	"github.com/sharedcare/sharedcare/internal/store"
+)
+
+// The guard: where every interaction asks the access package. The
+// decisions themselves are access's; this file gathers what they need
+// (facts.go), applies them to each path (read, search and its includes,
+// history, writes) and notes each for the audit. Searches are narrowed in
+// the database (store.Filter), so counts and pages never see what the
+// principal may not; each returned item is checked again here as well.
+
+type guard struct {
+	policy atomic.Pointer[access.Policy]
+	cache  factsCache
+	hooked atomic.Bool
+}
+
+// SetAccess turns access control on: from now on every interaction is
+// decided for the principal its context carries (access.From), and a
+// context without one is refused. Services that write for themselves
+// (feeds, the person index) give their contexts access.SystemPrincipal.
+func (s *Service) SetAccess(p *access.Policy) {
+	s.guard.policy.Store(p)
+	if !s.guard.hooked.Swap(true) {
+		s.OnCommit(func(_ context.Context, written []store.Resource) { s.guard.cache.invalidate(written) })
+	}
+}
+
+// Policy returns the access policy, nil when access control is off.
+func (s *Service) Policy() *access.Policy { return s.guard.policy.Load() }
+
+type noSyncKey struct{}
+
+// principal returns the policy and the principal; a nil policy means
+// access control is off.
+func (s *Service) principal(ctx context.Context) (*access.Policy, *access.Principal, error) {
+	p := s.guard.policy.Load()
+	if p == nil {
+		return nil, nil, nil
+	}
+	pr := access.From(ctx)
+	if pr == nil || pr.Kind == access.Anonymous {
+		return p, nil, fhir.E(fhir.Unauthorized, "sign in to use the shared record")
+	}
+	return p, pr, nil
+}
+
+var permNames = map[access.Perm]string{access.Create: "create", access.Read: "read", access.Update: "update", access.Delete: "delete", access.Search: "search"}
+
+// allowType refuses unless pr's role and scopes allow perm on typ.
+func allowType(p *access.Policy, pr *access.Principal, typ string, perm access.Perm) error {
+	if p.TypePerms(pr, typ)&perm == perm {
+		return nil
+	}
+	who := "the role " + string(pr.Role)
+	if pr.Role == "" {
+		who = "a principal without a recognised role"
+	}
+	if !pr.Unscoped && (&access.Policy{}).TypePerms(&access.Principal{Kind: pr.Kind, Role: pr.Role, Unscoped: true}, typ)&perm == perm {
+		who = "the token's scopes"
+	}
+	return fhir.E(fhir.Forbidden, "%s may not %s %s", who, permNames[perm], typ)
+}
+
+// decidePerson decides pr's access to the record Patient id is in.
+func (s *Service) decidePerson(ctx context.Context, p *access.Policy, pr *access.Principal, id string) (access.Decision, error) {
+	note := access.NoteFrom(ctx)
+	note.Patient(id)
+	if pr.Kind == access.System {
+		d := access.Decision{Allowed: true, Unseal: true, Why: "system", Purpose: pr.Purpose}
+		if d.Purpose == "" {
+			d.Purpose = "TREAT"
+		}
+		note.Decision(d)
+		return d, nil
+	}
+	f, err := s.Facts(ctx, id)
+	if err != nil {
+		return access.Decision{}, err
+	}
+	d := p.Person(pr, f)
+	note.Decision(d)
+	return d, nil
+}
+
+// refusal is the error for a refused person-level decision.
+func personRefusal(d access.Decision) error {
+	msg := "access to this record is refused: " + d.Why
+	if d.CanBreakGlass {
+		msg += "; in an emergency, for safeguarding or for direct care not yet recorded, open it with $break-glass and a reason (the access is reviewed and the patient can see it)"
+	}
+	return fhir.E(fhir.Forbidden, "%s", msg)
+}
+
+// decideResource decides pr's access to a resource of typ owned by
+// patientKey: directory resources are open to every role that may read
+// the type; a Patient's demographics to every professional who may (to
+// find a person); everything in a person's record needs the person-level
+// decision.
+func (s *Service) decideResource(ctx context.Context, p *access.Policy, pr *access.Principal, typ, patientKey string) (access.Decision, error) {
+	if !access.InRecord(typ) {
+		return access.Decision{Allowed: true, Unseal: true}, nil
+	}
+	if patientKey == "" {
+		if pr.Kind == access.System {
+			return access.Decision{Allowed: true, Unseal: true}, nil
+		}
+		return access.Decision{Why: "the item is in no person's record"}, nil
+	}
+	if typ == "Patient" && pr.Kind == access.User && !p.PatientScoped(pr, typ) {
+		access.NoteFrom(ctx).Patient(patientKey)
+		return access.Decision{Allowed: true, Why: "demographics", Purpose: "TREAT"}, nil
+	}
+	return s.decidePerson(ctx, p, pr, patientKey)
+}
+
+// itemMeta is the part of a resource the item rules read.
+type itemMeta struct {
+	Meta struct {
+		Security []struct{ System, Code string } `json:"security"`
+		Tag      []struct{ System, Code string } `json:"tag"`
+	} `json:"meta"`
+}
+
+// visible applies the item rules of d to one stored version: sealed
+// items, items outside the social care view, other organisations'
+// items under dissent, items withheld from the patient's view.
+func visible(pr *access.Principal, d access.Decision, r *store.Resource) bool {
+	if len(r.Body) == 0 {
+		return true
+	}
+	social := d.SocialOnly && !access.SocialView(r.Type)
+	own := d.OwnOrgOnly && r.Type != "Patient"
+	if d.Unseal && !social && !own && !d.WithholdFromPatient {
+		return true
+	}
+	var m itemMeta
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		return false
+	}
+	tagged := func(system, code string) bool {
+		for _, t := range m.Meta.Tag {
+			if t.System == system && t.Code == code {
+				return true
+			}
+		}
+		return false
+	}
+	fromOrg := pr.Org != "" && tagged(access.SysODS, pr.Org)
+	if !d.Unseal && !fromOrg {
+		for _, sc := range m.Meta.Security {
+			if sc.System == access.SysConfidentiality && (sc.Code == "R" || sc.Code == "V") {
+				return false
+			}
+		}
+	}
+	if own && !fromOrg {
+		return false
+	}
+	if social && !tagged(access.SysShareWith, "social-care") {
+		return false
+	}
+	if d.WithholdFromPatient && tagged(access.SysPatientView, "withhold") {
+		return false
+	}
+	return true
+}
+
+// guardRead refuses a read of r (perm Read, or Search for a match) unless
+// pr may see it, and notes it for the audit.
+func (s *Service) guardRead(ctx context.Context, r *store.Resource) error {
+	p, pr, err := s.principal(ctx)
+	if p == nil || r == nil {
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if err := allowType(p, pr, r.Type, access.Read); err != nil {
+		return err
+	}
+	if officerTask(pr, r.Type, r.Body) {
+		access.NoteFrom(ctx).Patient(r.PatientKey)
+		access.NoteFrom(ctx).Entity(r.Type + "/" + r.ID + "/_history/" + itoa(r.Version))
+		return nil
+	}
+	d, err := s.decideResource(ctx, p, pr, r.Type, r.PatientKey)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return personRefusal(d)
+	}
+	if !visible(pr, d, r) {
+		access.NoteFrom(ctx).Withheld(1)
+		return fhir.E(fhir.Forbidden, "this item is withheld from you (sealed, or not shared with your organisation or role)")
+	}
+	access.NoteFrom(ctx).Entity(r.Type + "/" + r.ID + "/_history/" + itoa(r.Version))
+	return nil
+}
+
+// guardWrite refuses a write unless pr may make it: perm on the type, and
+// the person-level decision on the record it leaves (and, for a change,
+// the record it was in, whose current version pr must be able to see).
+func (s *Service) guardWrite(ctx context.Context, e *entry, cur *store.Resource, exists bool, patientKey string) error {
+	p, pr, err := s.principal(ctx)
+	if p == nil || err != nil {
+		return err
+	}
+	perm := map[string]access.Perm{"POST": access.Create, "PUT": access.Update, "PATCH": access.Update, "DELETE": access.Delete}[e.method]
+	if e.method == "PUT" && !exists {
+		perm = access.Create
+	}
+	if err := allowType(p, pr, e.typ, perm); err != nil {
+		return err
+	}
+	if pr.Kind == access.System || !access.InRecord(e.typ) || (cur != nil && exists && officerTask(pr, e.typ, cur.Body)) {
+		access.NoteFrom(ctx).Patient(patientKey)
+		return nil
+	}
+	ctx = context.WithValue(ctx, noSyncKey{}, true) // inside the write: the person index must not be waited for
+	keys := []string{patientKey}
+	if cur != nil && cur.PatientKey != patientKey {
+		keys = append(keys, cur.PatientKey)
+	}
+	for _, k := range keys {
+		if k == "" && e.method == "DELETE" {
+			continue
+		}
+		if e.typ == "Patient" && !exists && k == e.id && pr.Kind == access.User {
+			// Registering a new person: nobody has a relationship yet.
+			access.NoteFrom(ctx).Patient(k)
+			continue
+		}
+		if e.approved != nil && e.approved[k] {
+			continue
+		}
+		d, err := s.decideResource(ctx, p, pr, e.typ, k)
+		if err != nil {
+			return err
+		}
+		if !d.Allowed {
+			if k == "" {
+				return fhir.E(fhir.Forbidden, "an entry written by a person must belong to a person's record (give it a subject or patient)")
+			}
+			return personRefusal(d)
+		}
+		if cur != nil && exists && !visible(pr, d, cur) {
+			return fhir.E(fhir.Forbidden, "this item is withheld from you, so you may not change it")
+		}
+	}
+	return nil
+}
+
+// preapprove decides a single write before its transaction where the
+// record it touches is already known, so the single writer does not wait
+// on the lookups a decision may need.
+func (s *Service) preapprove(ctx context.Context, e *entry) error {
+	p, pr, err := s.principal(ctx)
+	if p == nil || err != nil {
+		return err
+	}
+	if pr.Kind == access.System || !access.InRecord(e.typ) {
+		return nil
+	}
+	var keys []string
+	if e.prep != nil {
+		keys = append(keys, e.prep.patientKey)
+	}
+	if e.id != "" && e.cond == "" && e.method != "POST" {
+		if cur, err := s.Store.Read(ctx, e.typ, e.id); err == nil {
+			keys = append(keys, cur.PatientKey)
+		}
+	}
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if e.typ == "Patient" && k == e.id && pr.Kind == access.User {
+			continue // decided in the transaction, where it is known whether it exists
+		}
+		d, err := s.decideResource(ctx, p, pr, e.typ, k)
+		if err != nil {
+			return err
+		}
+		if !d.Allowed {
+			return personRefusal(d)
+		}
+		if e.approved == nil {
+			e.approved = map[string]bool{}
+		}
+		e.approved[k] = true
+	}
+	return nil
+}
+
+// maxAnchors bounds the people one search may name (a chained name
+// search that finds more must be narrowed).
+const maxAnchors = 50
+
+// guardSearch narrows a search to what the principal may see: it refuses
+// types the role or scopes do not allow, _has (which would reveal facts
+// about anyone), and searches of people's records that do not name whose
+// record; it adds the filters that keep to the allowed people's records
+// and hold back withheld items.
+func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search.Query, sq *store.SearchQuery, res *SearchResult) ([]access.Decision, error) {
+	p, pr, err := s.principal(ctx)
+	if p == nil || err != nil {
+		return nil, err
+	}
+	types := sq.Types
+	if len(types) == 0 && req.Compartment != "" {
+		types = fhirdef.PatientCompartmentTypes()
+		if !slices.Contains(types, "Patient") {
+			types = append(types, "Patient")
+		}
+	}
+	if len(types) == 0 {
+		if pr.Kind == access.System && p.TypePerms(pr, "*") != 0 {
+			return nil, nil
+		}
+		return nil, fhir.E(fhir.Forbidden, "a search across every type is refused: name the types with _type")
+	}
+	var recordTypes []string
+	for _, t := range types {
+		if p.TypePerms(pr, t)&access.Search == 0 {
+			if req.Compartment != "" && len(sq.Types) == 0 {
+				continue // a whole-compartment search leaves out what the role may not see
+			}
+			return nil, allowType(p, pr, t, access.Search)
+		}
+		if access.InRecord(t) {
+			recordTypes = append(recordTypes, t)
+		}
+	}
+	if req.Compartment != "" && len(sq.Types) == 0 {
+		sq.Types = nil
+		for _, t := range types {
+			if p.TypePerms(pr, t)&access.Search != 0 {
+				sq.Types = append(sq.Types, t)
+			}
+		}
+		if len(sq.Types) == 0 {
+			return nil, fhir.E(fhir.Forbidden, "the role %s may not search a person's record", pr.Role)
+		}
+	}
+	if pr.Kind == access.System {
+		return nil, nil
+	}
+	for _, c := range q.Clauses {
+		if c.Has != nil {
+			return nil, fhir.E(fhir.Forbidden, "_has is available to systems only: it would reveal facts about people whose records you may not open")
+		}
+	}
+	if len(recordTypes) == 0 {
+		return nil, nil
+	}
+	if pr.Role == access.RolePrivacyOfficer && len(recordTypes) == 1 && recordTypes[0] == "Task" && req.Compartment == "" {
+		// The break-glass review queue, across everyone's records.
+		sq.Filters = append(sq.Filters, store.Filter{Require: []store.TokenRef{{Param: "code", System: access.SysBreakGlass, Code: "break-glass"}}})
+		return nil, nil
+	}
+	// Whose records does the search name?
+	clinical := slices.ContainsFunc(recordTypes, func(t string) bool { return t != "Patient" })
+	var anchors []string
+	if req.Compartment != "" {
+		anchors = append(append(anchors, req.Compartment), req.linked...)
+	}
+	for _, c := range sq.Clauses {
+		ids, err := s.anchorsOf(ctx, c, recordTypes)
+		if err != nil {
+			return nil, err
+		}
+		anchors = append(anchors, ids...)
+	}
+	if pr.Kind == access.PatientUser {
+		own, err := s.ownPatients(ctx, pr)
+		if err != nil {
+			return nil, err
+		}
+		anchors = append(anchors, own...)
+	} else if pr.Kind == access.User && p.PatientScoped(pr, recordTypes[0]) && pr.Patient != "" {
+		anchors = append(anchors, pr.Patient)
+	}
+	if len(anchors) == 0 {
+		if !clinical && pr.Kind == access.User {
+			// Finding a person by demographics.
+			sq.Filters = append(sq.Filters, sealedFilter(pr, []string{"Patient"}))
+			return nil, nil
+		}
+		return nil, fhir.E(fhir.Forbidden, "a search of people's records must say whose: add patient= (or subject=), or search within Patient/[id]")
+	}
+	slices.Sort(anchors)
+	anchors = slices.Compact(anchors)
+	if len(anchors) > maxAnchors {
+		return nil, fhir.E(fhir.Forbidden, "the search names more than %d people; narrow it", maxAnchors)
+	}
+	var owners []string
+	var decisions []access.Decision
+	var lastRefusal access.Decision
+	done := map[string]bool{}
+	for _, a := range anchors {
+		if done[a] {
+			continue
+		}
+		d, err := s.decidePerson(ctx, p, pr, a)
+		if err != nil {
+			return nil, err
+		}
+		f, err := s.Facts(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range f.Patients {
+			done[id] = true
+		}
+		if !d.Allowed {
+			lastRefusal = d
+			continue
+		}
+		owners = append(owners, f.Patients...)
+		decisions = append(decisions, d)
+	}
+	if len(owners) == 0 {
+		return nil, personRefusal(lastRefusal)
+	}
+	if pr.Kind == access.User && !clinical {
+		// Demographics only: the Patients named, findable as usual.
+		sq.Filters = append(sq.Filters, sealedFilter(pr, []string{"Patient"}))
+		return decisions, nil
+	}
+	slices.Sort(owners)
+	owners = slices.Compact(owners)
+	sq.Filters = append(sq.Filters, store.Filter{Types: recordTypes, Restrict: true, Owners: owners})
+	strict := strictest(decisions)
+	if !strict.Unseal {
+		sq.Filters = append(sq.Filters, sealedFilter(pr, recordTypes))
+	}
+	nonPatient := slices.DeleteFunc(slices.Clone(recordTypes), func(t string) bool { return t == "Patient" })
+	if strict.OwnOrgOnly && len(nonPatient) > 0 {
+		sq.Filters = append(sq.Filters, store.Filter{Types: nonPatient, Require: []store.TokenRef{odsTag(pr.Org)}})
+		res.Warnings = append(res.Warnings, "the person asked that their record not be shared: only your organisation's own entries are shown")
+	}
+	if strict.SocialOnly {
+		var outside []string
+		for _, t := range recordTypes {
+			if !access.SocialView(t) {
+				outside = append(outside, t)
+			}
+		}
+		if len(outside) > 0 {
+			sq.Filters = append(sq.Filters, store.Filter{Types: outside, Require: []store.TokenRef{{Param: "_tag", System: access.SysShareWith, Code: "social-care"}}})
+		}
+	}
+	if strict.WithholdFromPatient {
+		sq.Filters = append(sq.Filters, store.Filter{Types: recordTypes, Withhold: []store.TokenRef{{Param: "_tag", System: access.SysPatientView, Code: "withhold"}}})
+	}
+	if !strict.Unseal {
+		if n, err := s.sealedCount(ctx, pr, owners, sq.Types); err != nil {
+			return nil, err
+		} else if n > 0 {
+			access.NoteFrom(ctx).Withheld(int(n))
+			res.Warnings = append(res.Warnings, "some items in this record are withheld from you (sealed by the organisation that recorded them)")
+		}
+	}
+	return decisions, nil
+}
+
+// strictest combines the decisions for several people into the one whose
+// item rules hold for all.
+func strictest(ds []access.Decision) access.Decision {
+	out := access.Decision{Unseal: true}
+	for _, d := range ds {
+		out.Unseal = out.Unseal && d.Unseal
+		out.OwnOrgOnly = out.OwnOrgOnly || d.OwnOrgOnly
+		out.SocialOnly = out.SocialOnly || d.SocialOnly
+		out.WithholdFromPatient = out.WithholdFromPatient || d.WithholdFromPatient
+	}
+	return out
+}
+
+func odsTag(org string) store.TokenRef {
+	return store.TokenRef{Param: "_tag", System: access.SysODS, Code: org}
+}
+
+// sealedFilter withholds restricted and very restricted items of types
+// except those the principal's own organisation contributed.
+func sealedFilter(pr *access.Principal, types []string) store.Filter {
+	f := store.Filter{Types: types, Withhold: []store.TokenRef{
+		{Param: "_security", System: access.SysConfidentiality, Code: "R"},
+		{Param: "_security", System: access.SysConfidentiality, Code: "V"},
+	}}
+	if pr.Org != "" {
+		f.Except = []store.TokenRef{odsTag(pr.Org)}
+	}
+	return f
+}
+
+// sealedCount counts the sealed items in owners' records of types that
+// pr's organisation did not contribute: whether to say something was
+// withheld, never what.
+func (s *Service) sealedCount(ctx context.Context, pr *access.Principal, owners, types []string) (int64, error) {
+	q, err := search.Parse("", url.Values{"_security": {access.SysConfidentiality + "|R," + access.SysConfidentiality + "|V"}}, search.Options{Params: s.Definitions().Params()})
+	if err != nil {
+		return 0, err
+	}
+	sq := store.SearchQuery{Types: types, Clauses: q.Clauses, Filters: []store.Filter{{Restrict: true, Owners: owners}}}
+	if pr.Org != "" {
+		sq.Filters = append(sq.Filters, store.Filter{Withhold: []store.TokenRef{odsTag(pr.Org)}})
+	}
+	return s.Store.SearchCount(ctx, sq)
+}
+
+// anchorsOf returns the Patient ids a clause confines a search to: a
+// plain reference to a Patient through one of the types' compartment
+// parameters (patient=, subject=Patient/…), _id on Patient, or a chain
+// through such a parameter, which is run on Patients to find whom it
+// names.
+func (s *Service) anchorsOf(ctx context.Context, c *search.Clause, types []string) ([]string, error) {
+	if c.Has != nil || c.Param.Type == "" {
+		return nil, nil
+	}
+	code := c.Param.Code
+	onPatient := true
+	for _, t := range types {
+		if t == "Patient" && code == "_id" {
+			continue
+		}
+		if !slices.Contains(fhirdef.PatientCompartmentParams(t), code) {
+			onPatient = false
+		}
+	}
+	if !onPatient || c.Modifier == search.ModNot || c.Modifier == search.ModMissing || c.Modifier == search.ModIdentifier {
+		return nil, nil
+	}
+	if code == "_id" {
+		var ids []string
+		for _, v := range c.Values {
+			ids = append(ids, v.Raw)
+		}
+		return ids, nil
+	}
+	if c.Param.Type != "reference" || (c.TargetType != "" && c.TargetType != "Patient") {
+		return nil, nil
+	}
+	if len(c.Chain) > 0 {
+		// The chain's own parameters, run on Patients (as the system:
+		// finding whom the search names is not reading their records).
+		_, rest, _ := strings.Cut(c.Name, ".")
+		vals := make([]string, 0, len(c.Chain[0].Values))
+		for _, v := range c.Chain[0].Values {
+			vals = append(vals, v.Raw)
+		}
+		r, err := s.Search(internal(ctx), SearchRequest{Type: "Patient", Params: url.Values{rest: {strings.Join(vals, ",")}, "_count": {itoa(maxAnchors + 1)}, "_elements": {"id"}}})
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, 0, len(r.Matches))
+		for _, m := range r.Matches {
+			ids = append(ids, m.ID)
+		}
+		return ids, nil
+	}
+	var ids []string
+	for _, v := range c.Values {
+		if ref := v.Reference; ref != nil && ref.ID != "" && (ref.Type == "Patient" || ref.Type == "" && (c.TargetType == "Patient" || onlyPatient(c.Param))) {
+			ids = append(ids, ref.ID)
+		}
+	}
+	return ids, nil
+}
+
+func onlyPatient(p fhirdef.SearchParameter) bool {
+	return len(p.Target) == 1 && p.Target[0] == "Patient"
+}
+
+// ownPatients returns the Patient ids whose records a patient principal
+// may open: their own person's, and those of the people they are a
+// delegate for.
+func (s *Service) ownPatients(ctx context.Context, pr *access.Principal) ([]string, error) {
+	var out []string
+	typ, id, _ := strings.Cut(pr.FHIRUser, "/")
+	switch {
+	case typ == "Patient":
+		out = append(out, id)
+	case typ == "RelatedPerson":
+		r, err := s.Store.Read(internal(ctx), "RelatedPerson", id)
+		if err == nil && !r.Deleted && r.PatientKey != "" {
+			out = append(out, r.PatientKey)
+		}
+	case pr.Patient != "":
+		out = append(out, pr.Patient)
+	}
+	return out, nil
+}
+
+// filterIncluded drops the included resources pr may not see, and says
+// that some were withheld.
+func (s *Service) filterIncluded(ctx context.Context, res *SearchResult) error {
+	p, pr, err := s.principal(ctx)
+	if p == nil || err != nil || pr.Kind == access.System {
+		return err
+	}
+	var n int
+	res.Matches, n, err = s.keepVisible(ctx, p, pr, res.Matches)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		// The database filters should have kept these out: a bug, never a leak.
+		s.log().ErrorContext(ctx, "access: search returned items the filters should have withheld", slog.Int("count", n))
+	}
+	res.Included, n, err = s.keepVisible(ctx, p, pr, res.Included)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		access.NoteFrom(ctx).Withheld(n)
+		res.Warnings = append(res.Warnings, "some included items are withheld from you")
+	}
+	for _, r := range res.Matches {
+		access.NoteFrom(ctx).Entity(r.Type + "/" + r.ID + "/_history/" + itoa(r.Version))
+	}
+	for _, r := range res.Included {
+		access.NoteFrom(ctx).Entity(r.Type + "/" + r.ID + "/_history/" + itoa(r.Version))
+	}
+	return nil
+}
+
+// keepVisible returns the resources of rs pr may see and how many it
+// left out, deciding once per person.
+func (s *Service) keepVisible(ctx context.Context, p *access.Policy, pr *access.Principal, rs []store.Resource) ([]store.Resource, int, error) {
+	decided := map[string]access.Decision{}
+	out := rs[:0]
+	n := 0
+	for i := range rs {
+		r := &rs[i]
+		if p.TypePerms(pr, r.Type)&access.Read == 0 {
+			n++
+			continue
+		}
+		if officerTask(pr, r.Type, r.Body) {
+			out = append(out, *r)
+			continue
+		}
+		key := r.Type + "\x00" + r.PatientKey
+		if !access.InRecord(r.Type) {
+			key = ""
+		} else if r.Type != "Patient" {
+			key = "\x00" + r.PatientKey
+		}
+		d, ok := decided[key]
+		if !ok {
+			var err error
+			if d, err = s.decideResource(ctx, p, pr, r.Type, r.PatientKey); err != nil {
+				return nil, 0, err
+			}
+			decided[key] = d
+		}
+		if !d.Allowed || !visible(pr, d, r) {
+			n++
+			continue
+		}
+		out = append(out, *r)
+	}
+	return out, n, nil
+}
+
+// guardHistory refuses history that would cross people's records for a
+// principal who is not a system, and checks an instance's record.
+func (s *Service) guardHistory(ctx context.Context, typ, id string) (*access.Policy, *access.Principal, error) {
+	p, pr, err := s.principal(ctx)
+	if p == nil || err != nil {
+		return p, pr, err
+	}
+	if typ == "" {
+		if pr.Kind != access.System {
+			return nil, nil, fhir.E(fhir.Forbidden, "the whole system's history is available to systems only")
+		}
+		return p, pr, nil
+	}
+	if err := allowType(p, pr, typ, access.Read); err != nil {
+		return nil, nil, err
+	}
+	if id == "" && access.InRecord(typ) && pr.Kind != access.System {
+		return nil, nil, fhir.E(fhir.Forbidden, "the history of every %s crosses people's records: open one record's history instead", typ)
+	}
+	return p, pr, nil
+}
+
+// filterVersions keeps the versions pr may see.
+func (s *Service) filterVersions(ctx context.Context, p *access.Policy, pr *access.Principal, vs []store.Resource) ([]store.Resource, error) {
+	if p == nil || pr.Kind == access.System {
+		return vs, nil
+	}
+	out, n, err := s.keepVisible(ctx, p, pr, vs)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 && len(out) == 0 {
+		return nil, fhir.E(fhir.Forbidden, "this history is withheld from you")
+	}
+	for _, r := range out {
+		access.NoteFrom(ctx).Entity(r.Type + "/" + r.ID + "/_history/" + itoa(r.Version))
+	}
+	return out, nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
