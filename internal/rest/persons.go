@@ -82,10 +82,18 @@ func (s *Server) personOperation(w http.ResponseWriter, r *http.Request, op stri
 	if s.Persons == nil {
 		return false
 	}
+	ok := true
 	switch op {
 	case "$match", "$merge", "$unmerge":
 	default:
 		return false
+	}
+	if op == "$match" {
+		if !s.matchesPersons(w, r) {
+			return true
+		}
+	} else if r, ok = s.managesPersons(w, r); !ok {
+		return true
 	}
 	ps, ok := s.postedParameters(w, r)
 	if !ok {
@@ -190,6 +198,10 @@ func jsonNumber(v any) string {
 func (s *Server) reviewOperation(w http.ResponseWriter, r *http.Request, id, op string) bool {
 	if s.Persons == nil || (op != "$mpi-accept" && op != "$mpi-reject") {
 		return false
+	}
+	r, ok := s.managesPersons(w, r)
+	if !ok {
+		return true
 	}
 	ps, ok := s.postedParameters(w, r)
 	if !ok {

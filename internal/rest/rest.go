@@ -51,6 +51,8 @@ type Server struct {
 	Persons *person.Service
 	// Bulk runs Bulk Data export and import jobs (bulk.go); nil: not offered.
 	Bulk *bulk.Manager
+	// Audit, if set, records every request (access.go).
+	Audit AuditFunc
 
 	capability []byte
 }
@@ -79,7 +81,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fhir.E(fhir.NotFound, "no FHIR endpoint at %s", r.URL.Path))
 	})
-	return s.attribute(s.bulkRoutes(s.negotiate(mux)))
+	return s.audited(s.attribute(s.bulkRoutes(s.negotiate(mux))))
 }
 
 // negotiate refuses formats other than JSON before any handler runs.
@@ -377,6 +379,10 @@ func (s *Server) vread(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) operation(w http.ResponseWriter, r *http.Request, typ, op string) {
 	if typ == "Patient" && s.personOperation(w, r, op) {
+		return
+	}
+	if typ == "Patient" && op == "$break-glass" {
+		s.fail(w, r, fhir.E(fhir.Invalid, "$break-glass is asked on one Patient: POST Patient/[id]/$break-glass"))
 		return
 	}
 	switch op {

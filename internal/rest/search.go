@@ -165,6 +165,8 @@ func (s *Server) instanceOperation(w http.ResponseWriter, r *http.Request, typ, 
 	switch {
 	case typ == "Patient" && op == "$everything":
 		s.everything(w, r, id)
+	case typ == "Patient" && op == "$break-glass":
+		s.breakGlass(w, r, id)
 	default:
 		s.fail(w, r, fhir.E(fhir.NotSupported, "operation %s is not supported on %s/%s", op, typ, id))
 	}
