@@ -283,3 +283,26 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		t.Error("duplicate issuer accepted")
 	}
 }
+
+// Requests arriving together while an issuer is first discovered share one
+// discovery and all succeed.
+func TestConcurrentFirstUse(t *testing.T) {
+	ti := newTestIssuer(t)
+	v := newVerifier(t, Issuer{URL: ti.URL(), Audiences: []string{testAud}, Claims: ClaimsSharedcare})
+	tok := ti.sign(t, claimsFor(ti.URL(), nil))
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			_, err := v.Verify(context.Background(), tok)
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := ti.hits.Load(); n != 1 {
+		t.Errorf("%d discoveries, want 1", n)
+	}
+}
