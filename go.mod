@@ -13,8 +13,8 @@ require (
 )
 
 require (
-	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/go-jose/go-jose/v4 v4.1.8
 	github.com/gowebpki/jcs v1.0.2 // indirect
 	github.com/transparency-dev/merkle v0.0.2 // indirect
 	github.com/zitadel/oidc/v3 v3.48.0 // indirect
