@@ -148,10 +148,10 @@ func SharingConsent(patient string, s Sharing, at time.Time) fhir.Object {
 		"category": []any{fhir.Object{"coding": []any{
 			fhir.Object{"system": SysConsentKind, "code": "sharing", "display": "Sharing for direct care: " + s.Choice.String()},
 		}}},
-		"patient":   fhir.Object{"reference": "Patient/" + patient},
-		"dateTime":  at.UTC().Format(time.RFC3339),
+		"patient":    fhir.Object{"reference": "Patient/" + patient},
+		"dateTime":   at.UTC().Format(time.RFC3339),
 		"policyRule": fhir.Object{"coding": []any{fhir.Object{"system": SysActCode, "code": map[bool]string{true: "OPTOUT", false: "OPTIN"}[prov["type"] == "deny"]}}},
-		"provision": prov,
+		"provision":  prov,
 	}
 }
 

@@ -131,6 +131,10 @@ func mapCIS2(c claims, is *issuer) (*access.Principal, error) {
 	p.Org = role.OrgCode
 	p.Kind = access.User
 	p.Role = cis2Role(role.RoleCode, is.CIS2Roles)
+	// A CIS2 session is a professional signed in to our own applications,
+	// not an app acting with delegated scopes: without clinical scopes
+	// their role alone bounds what they may do.
+	p.Unscoped = len(p.Scopes.Resources) == 0
 	return p, nil
 }
 

@@ -53,7 +53,7 @@ func (s *Service) BreakGlass(ctx context.Context, id, reason, text string) (*acc
 		"resourceType": "Task",
 		"status":       "requested",
 		"intent":       "order",
-		"code": fhir.Object{"coding": []any{fhir.Object{"system": access.SysBreakGlass, "code": "break-glass", "display": "Break-glass access: for privacy officer review"}}},
+		"code":         fhir.Object{"coding": []any{fhir.Object{"system": access.SysBreakGlass, "code": "break-glass", "display": "Break-glass access: for privacy officer review"}}},
 		"for":          fhir.Object{"reference": "Patient/" + id},
 		"authoredOn":   fhir.FormatInstant(now),
 		"requester": fhir.Object{

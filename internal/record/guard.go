@@ -247,12 +247,12 @@ func (s *Service) guardWrite(ctx context.Context, e *entry, cur *store.Resource,
 			access.NoteFrom(ctx).Patient(k)
 			continue
 		}
-		if e.approved != nil && e.approved[k] {
-			continue
-		}
-		d, err := s.decideResource(ctx, p, pr, e.typ, k)
-		if err != nil {
-			return err
+		d, ok := e.approved[k]
+		if !ok {
+			var err error
+			if d, err = s.decideResource(ctx, p, pr, e.typ, k); err != nil {
+				return err
+			}
 		}
 		if !d.Allowed {
 			if k == "" {
@@ -302,9 +302,9 @@ func (s *Service) preapprove(ctx context.Context, e *entry) error {
 			return personRefusal(d)
 		}
 		if e.approved == nil {
-			e.approved = map[string]bool{}
+			e.approved = map[string]access.Decision{}
 		}
-		e.approved[k] = true
+		e.approved[k] = d
 	}
 	return nil
 }
@@ -378,15 +378,25 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 	// Whose records does the search name?
 	clinical := slices.ContainsFunc(recordTypes, func(t string) bool { return t != "Patient" })
 	var anchors []string
+	// named are the people the request names outright (a reference, an
+	// id, a compartment): refusing any of them refuses the request.
+	// People a chain finds (patient.name=…) are only left out.
+	named := map[string]bool{}
 	if req.Compartment != "" {
 		anchors = append(append(anchors, req.Compartment), req.linked...)
+		named[req.Compartment] = true
 	}
 	for _, c := range sq.Clauses {
-		ids, err := s.anchorsOf(ctx, c, recordTypes)
+		ids, explicit, err := s.anchorsOf(ctx, c, recordTypes)
 		if err != nil {
 			return nil, err
 		}
 		anchors = append(anchors, ids...)
+		for _, id := range ids {
+			if explicit {
+				named[id] = true
+			}
+		}
 	}
 	if pr.Kind == access.PatientUser {
 		own, err := s.ownPatients(ctx, pr)
@@ -430,6 +440,9 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 			done[id] = true
 		}
 		if !d.Allowed {
+			if named[a] {
+				return nil, personRefusal(d)
+			}
 			lastRefusal = d
 			continue
 		}
@@ -531,9 +544,9 @@ func (s *Service) sealedCount(ctx context.Context, pr *access.Principal, owners,
 // parameters (patient=, subject=Patient/…), _id on Patient, or a chain
 // through such a parameter, which is run on Patients to find whom it
 // names.
-func (s *Service) anchorsOf(ctx context.Context, c *search.Clause, types []string) ([]string, error) {
+func (s *Service) anchorsOf(ctx context.Context, c *search.Clause, types []string) ([]string, bool, error) {
 	if c.Has != nil || c.Param.Type == "" {
-		return nil, nil
+		return nil, false, nil
 	}
 	code := c.Param.Code
 	onPatient := true
@@ -541,22 +554,22 @@ func (s *Service) anchorsOf(ctx context.Context, c *search.Clause, types []strin
 		if t == "Patient" && code == "_id" {
 			continue
 		}
-		if !slices.Contains(fhirdef.PatientCompartmentParams(t), code) {
+		if !slices.Contains(fhirdef.PatientCompartmentParams(t), code) && !(code == "patient" && slices.Contains(c.Param.Target, "Patient")) {
 			onPatient = false
 		}
 	}
 	if !onPatient || c.Modifier == search.ModNot || c.Modifier == search.ModMissing || c.Modifier == search.ModIdentifier {
-		return nil, nil
+		return nil, false, nil
 	}
 	if code == "_id" {
 		var ids []string
 		for _, v := range c.Values {
 			ids = append(ids, v.Raw)
 		}
-		return ids, nil
+		return ids, true, nil
 	}
 	if c.Param.Type != "reference" || (c.TargetType != "" && c.TargetType != "Patient") {
-		return nil, nil
+		return nil, false, nil
 	}
 	if len(c.Chain) > 0 {
 		// The chain's own parameters, run on Patients (as the system:
@@ -568,13 +581,13 @@ func (s *Service) anchorsOf(ctx context.Context, c *search.Clause, types []strin
 		}
 		r, err := s.Search(internal(ctx), SearchRequest{Type: "Patient", Params: url.Values{rest: {strings.Join(vals, ",")}, "_count": {itoa(maxAnchors + 1)}, "_elements": {"id"}}})
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		ids := make([]string, 0, len(r.Matches))
 		for _, m := range r.Matches {
 			ids = append(ids, m.ID)
 		}
-		return ids, nil
+		return ids, false, nil
 	}
 	var ids []string
 	for _, v := range c.Values {
@@ -582,7 +595,7 @@ func (s *Service) anchorsOf(ctx context.Context, c *search.Clause, types []strin
 			ids = append(ids, ref.ID)
 		}
 	}
-	return ids, nil
+	return ids, true, nil
 }
 
 func onlyPatient(p fhirdef.SearchParameter) bool {

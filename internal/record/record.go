@@ -284,7 +284,7 @@ type entry struct {
 	noop   bool // a conditional create that matched, or a delete with nothing to delete
 	// approved are the records (patient keys) the access decision allowed
 	// before the transaction (see preapprove).
-	approved map[string]bool
+	approved map[string]access.Decision
 }
 
 func (e *entry) reset() {
@@ -560,6 +560,11 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
 				return &fhir.Error{Kind: fhir.Gone, Msg: e.typ + "/" + e.id + " was deleted"}
 			}
 			return fhir.E(fhir.NotFound, "%s/%s not found", e.typ, e.id)
+		}
+		// Decided before the patch runs: its test operations would
+		// otherwise probe what the principal may not see.
+		if err := s.guardWrite(ctx, e, cur, exists, cur.PatientKey); err != nil {
+			return err
 		}
 		doc, err := fhir.DecodeResource(cur.Body)
 		if err != nil {
