@@ -120,7 +120,7 @@ var (
 
 type form struct {
 	action, id, csrf, body string
-	status              int
+	status                 int
 }
 
 func readForm(t *testing.T, resp *http.Response) form {
