@@ -27,6 +27,7 @@ func commands() []command {
 		{"import", "load NDJSON and Bundle files into the database, validated and indexed (no server needed)", runImport},
 		{"export", "write the database's resources as NDJSON, one file per type (no server needed)", runExport},
 		{"synth", "generate a synthetic care system as FHIR bundles (and HL7 v2): docs/SYNTH.md", runSynth},
+		{"admin", "manage the built-in identity provider's clients and users (docs/IDP.md)", runAdmin},
 		{"demo", "run the platform on a fresh embedded database with a synthetic population loaded", runDemo},
 		{"version", "print the version", func(_ []string, out, _ io.Writer) int { fmt.Fprintln(out, "sharedcare", Version); return 0 }},
 	}
