@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"context"
+	"errors"
 
 	"github.com/sharedcare/sharedcare/internal/fhir"
 )
@@ -38,6 +39,11 @@ type Subject struct {
 // out, reported as that resource's error. The requester is in ctx: a job
 // runs with the values of the request that started it.
 type Access func(ctx context.Context, op Op, s Subject) error
+
+// ErrLeftOut, wrapped by an Access error, leaves a resource out of an
+// export without an error line: what secondary use may not see (a person
+// who opted out) must not even be named in the error file.
+var ErrLeftOut = errors.New("left out")
 
 // check is the one place every resource of a bulk job passes through.
 // Without an Access function everything is allowed: there is no access

@@ -379,6 +379,9 @@ func (ex *exporter) emit(ctx context.Context, r *store.Resource) error {
 		return nil // $everything opens with the Patient, whatever _since says
 	}
 	if err := check(ctx, ex.o.Access, Read, Subject{Type: r.Type, ID: r.ID, PatientKey: r.PatientKey, Body: r.Body}); err != nil {
+		if errors.Is(err, ErrLeftOut) {
+			return nil
+		}
 		if storeFailure(ctx, err) {
 			return err
 		}

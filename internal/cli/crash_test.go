@@ -54,8 +54,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServer runs the real binary and waits until it is ready.
+// startServer runs the real binary, with --insecure-demo (these tests are
+// about durability, not sign-in), and waits until it is ready.
 func startServer(t *testing.T, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	return startBinary(t, append([]string{"--insecure-demo"}, args...)...)
+}
+
+// startBinary runs the real binary's serve with args and waits until it
+// is ready.
+func startBinary(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", addr, "--log-level", "warn"}, args...)...)

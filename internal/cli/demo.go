@@ -3,11 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -17,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sharedcare/sharedcare/internal/access"
+	"github.com/sharedcare/sharedcare/internal/idp"
 	"github.com/sharedcare/sharedcare/internal/synth"
 )
 
@@ -96,10 +102,23 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded ch
 	defer cancel()
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
-	go func() {
-		served <- serve(ctx, serveConfig{addr: c.addr, data: dir, validation: "strict", searchIndex: "all",
-			maxBody: 64 << 20, shutdownGrace: 10 * time.Second}, c.log, ready)
-	}()
+	// Sign-in: the built-in provider with a user for each role and a
+	// system client that loads the population. Their password and secret
+	// are made up for this run (none is kept in the code).
+	password, loader := randomSecret(), idp.Client{ID: "demo-loader", Secret: randomSecret(), Name: "demo loader", Org: "QF7", Scopes: []string{"system/*.cruds"}, GrantTypes: []string{idp.GrantClientCredentials}}
+	accounts := demoUsers(g)
+	sc := serveConfig{addr: c.addr, data: dir, validation: "strict", searchIndex: "all",
+		maxBody: 64 << 20, shutdownGrace: 10 * time.Second}
+	sc.auth.demoPassword = password
+	sc.seed = func(ctx context.Context, p *idp.Provider) error {
+		users := make([]idp.User, len(accounts))
+		for i, a := range accounts {
+			users[i] = a
+			users[i].Password = password
+		}
+		return p.SeedDemo(ctx, users, []idp.Client{loader})
+	}
+	go func() { served <- serve(ctx, sc, c.log, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:
@@ -108,9 +127,15 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded ch
 	}
 	base := "http://" + addr + "/fhir"
 	fmt.Fprintf(stdout, "sharedcare demo: serving %s (data in %s)\n", base, dir)
+	token, err := clientToken(ctx, base, loader.ID, loader.Secret, "system/*.cruds")
+	if err != nil {
+		cancel()
+		<-served
+		return fmt.Errorf("signing in the loader: %w", err)
+	}
 	fmt.Fprintf(stdout, "loading a synthetic South Yorkshire population of %d people (seed %d)...\n", c.patients, c.seed)
 	start := time.Now()
-	st, err := loadPopulation(ctx, g, c.patients, base, stderr)
+	st, err := loadPopulation(ctx, g, c.patients, base, token, stderr)
 	if err != nil {
 		cancel()
 		<-served
@@ -119,7 +144,7 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded ch
 	elapsed := time.Since(start)
 	fmt.Fprintf(stdout, "loaded %d people: %d bundles, %d resources in %.1f s (%.0f resources/s)\n\n",
 		st.people, st.bundles, st.resources, elapsed.Seconds(), float64(st.resources)/elapsed.Seconds())
-	printDemoGuide(stdout, base, st.nhsNumber)
+	printDemoGuide(stdout, base, st.nhsNumber, "http://"+addr+"/auth", password, accounts)
 	if loaded != nil {
 		loaded <- base
 	}
@@ -140,8 +165,8 @@ type loadStats struct {
 // several in flight at once, drawing a progress bar on w. The server
 // prepares bundles on every core and commits those waiting together, so
 // more in flight than cores makes bigger, cheaper commits.
-func loadPopulation(ctx context.Context, g *synth.Generator, total int, base string, w io.Writer) (loadStats, error) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8 * runtime.GOMAXPROCS(0)}}
+func loadPopulation(ctx context.Context, g *synth.Generator, total int, base, token string, w io.Writer) (loadStats, error) {
+	client := &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 8 * runtime.GOMAXPROCS(0)}}}
 	var st loadStats
 	if err := postBundle(ctx, client, base, g.Reference()); err != nil {
 		return st, fmt.Errorf("the reference bundle: %w", err)
@@ -273,8 +298,16 @@ func (p *progress) draw(resources int64, final bool) {
 }
 
 // printDemoGuide says what to open.
-func printDemoGuide(w io.Writer, base, nhs string) {
-	fmt.Fprintf(w, `Try:
+func printDemoGuide(w io.Writer, base, nhs, signIn, password string, users []idp.User) {
+	fmt.Fprintf(w, "Sign in at %s as any of these users, with the password %s (made up for this run):\n", signIn, password)
+	for _, u := range users {
+		fmt.Fprintf(w, "  %-16s %-16s %-7s %s\n", u.Username, u.Role, u.Org, u.Name)
+	}
+	fmt.Fprintf(w, `
+The API wants a token: an app signs in with SMART on FHIR (%s/.well-known/smart-configuration),
+a script with client credentials from `+"`sharedcare admin client add`"+`.
+`, base)
+	fmt.Fprintf(w, `With a token in $TOKEN (curl -H "Authorization: Bearer $TOKEN"), try:
   %[1]s/metadata                                   what the server supports
   %[1]s/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|%[2]s
                                                    one person, as each organisation holds them
@@ -284,7 +317,73 @@ func printDemoGuide(w io.Writer, base, nhs string) {
   %[1]s/Organization?_count=50                     the integrated care board's organisations
   %[1]s/Patient/{id}/$everything                   one record in full
 
-Sign-in: not yet; the API is open to anyone who can reach this address, so
-keep it on 127.0.0.1. Stop with Ctrl-C.
+Stop with Ctrl-C.
 `, base, nhs)
+}
+
+// bearer adds a bearer token to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+// randomSecret makes up a password or client secret.
+func randomSecret() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// clientToken gets a client-credentials token from the token endpoint the
+// FHIR base's SMART configuration names.
+func clientToken(ctx context.Context, base, id, secret, scope string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/.well-known/smart-configuration", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	var smart struct {
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&smart)
+	resp.Body.Close()
+	if err != nil || smart.TokenEndpoint == "" {
+		return "", fmt.Errorf("no token endpoint in the SMART configuration: %v", err)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
+	req, _ = http.NewRequestWithContext(ctx, "POST", smart.TokenEndpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 || tok.AccessToken == "" {
+		return "", fmt.Errorf("token endpoint: status %d", resp.StatusCode)
+	}
+	return tok.AccessToken, nil
+}
+
+// demoUsers are the demo's sign-ins: a user for each role, placed in the
+// synthetic care system so that the demo tells a story.
+func demoUsers(g *synth.Generator) []idp.User {
+	var out []idp.User
+	for _, a := range g.DemoAccounts() {
+		role, ok := access.ParseRole(a.Role)
+		if !ok {
+			continue
+		}
+		out = append(out, idp.User{Username: a.Username, Name: a.Name, Role: role, Org: a.Org, FHIRUser: a.FHIRUser, Patient: a.Patient})
+	}
+	return out
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/person"
 	"github.com/sharedcare/sharedcare/internal/record"
+	"github.com/sharedcare/sharedcare/internal/rest"
 )
 
 // runImport is `sharedcare import`: NDJSON and Bundle files loaded straight
@@ -342,5 +343,5 @@ func newBulk(svc *record.Service, c serveConfig, log *slog.Logger) (*bulk.Manage
 			allow = append(allow, p)
 		}
 	}
-	return bulk.NewManager(svc, bulk.Options{Dir: dir, AllowURLs: allow, Log: log})
+	return bulk.NewManager(svc, bulk.Options{Dir: dir, AllowURLs: allow, Log: log, Access: rest.SecondaryUse(svc)})
 }

@@ -21,10 +21,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/feed"
 	"github.com/sharedcare/sharedcare/internal/fhirdef"
 	"github.com/sharedcare/sharedcare/internal/hl7fhir"
 	"github.com/sharedcare/sharedcare/internal/hl7v2"
+	"github.com/sharedcare/sharedcare/internal/idp"
 	"github.com/sharedcare/sharedcare/internal/person"
 	"github.com/sharedcare/sharedcare/internal/record"
 	"github.com/sharedcare/sharedcare/internal/rest"
@@ -40,6 +42,10 @@ type serveConfig struct {
 	bulkDir, bulkAllow                                                    string
 	maxBody                                                               int64
 	shutdownGrace                                                         time.Duration
+	auth                                                                  authConfig
+	// seed, if set, fills the identity provider before the server
+	// listens (the demo's users).
+	seed func(context.Context, *idp.Provider) error
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -63,6 +69,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.bulkDir, "bulk-dir", "", "where bulk export and import jobs keep their files (default DATA/bulk); one per server process")
 	fs.StringVar(&c.bulkAllow, "bulk-allow", "", "URL prefixes $import may fetch inputs from, comma-separated (default none: uploads only)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; keep it private")
+	c.auth.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -173,6 +180,26 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	if err != nil {
 		return err
 	}
+	// Deny by default: every interaction is decided for whoever signed in.
+	svc.SetAccess(&access.Policy{})
+	// The server's own work (the person index, reindexing, feeds) runs as
+	// the system.
+	ctx = access.WithPrincipal(ctx, access.SystemPrincipal("sharedcare", ""))
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	authn, err := setupAuth(ctx, c, ln.Addr().String(), log, nil)
+	if err != nil {
+		return err
+	}
+	defer authn.close()
+	if c.seed != nil && authn.idp != nil {
+		if err := c.seed(ctx, authn.idp); err != nil {
+			return fmt.Errorf("demo users: %w", err)
+		}
+	}
 	if svc.IndexScope, err = parseScope(c.searchIndex); err != nil {
 		return err
 	}
@@ -223,6 +250,14 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	fhirHandler := api.Handler()
 	mux.Handle("/fhir", fhirHandler)
 	mux.Handle("/fhir/", fhirHandler)
+	if p := authn.idp; p != nil {
+		mux.Handle("/auth/", p.Handler())
+		smart := p.SmartConfiguration(authn.fhirBase)
+		mux.HandleFunc("GET /fhir/.well-known/smart-configuration", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(smart)
+		})
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -240,12 +275,8 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "sharedcare %s\nFHIR R4 API: /fhir (capabilities: /fhir/metadata)\n", Version)
 	})
-	handler := rest.Observe(mux, log, rest.NewMetrics(reg), "/fhir")
+	handler := rest.Observe(authn.middleware(mux), log, rest.NewMetrics(reg), "/fhir")
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
-	}
 	if c.debugAddr != "" {
 		// The profiler gets its own listener so that it is never exposed
 		// on the API's address by accident.
@@ -265,7 +296,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("sharedcare serving", "addr", ln.Addr().String(), "fhir", "http://"+ln.Addr().String()+"/fhir", "store", st.Dialect(), "data", where, "version", Version)
+	log.Info("sharedcare serving", "addr", ln.Addr().String(), "fhir", authn.fhirBase, "store", st.Dialect(), "data", where, "version", Version)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/mpi"
 	"github.com/sharedcare/sharedcare/internal/record"
@@ -152,8 +153,13 @@ func (s *Service) Index() *mpi.Index { return s.idx }
 // internal is the context of the service's own writes: attributed to no
 // organisation (not to the feed whose write set them off).
 func internal(ctx context.Context) context.Context {
+	ctx = access.WithPrincipal(access.WithoutNote(ctx), principal)
 	return record.WithSource(ctx, record.Source{})
 }
+
+// principal is the person index's identity when access control is on: a
+// system that reads and writes Patients across everyone's records.
+var principal = access.SystemPrincipal("person-index", "")
 
 // IsPerson reports whether a Patient body is a person (not a source).
 func IsPerson(body []byte) bool {

@@ -2,11 +2,15 @@ package rest
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/sharedcare/sharedcare/internal/access"
+	"github.com/sharedcare/sharedcare/internal/bulk"
 	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/record"
 )
 
 // AuditFunc records one request for the audit log: what the access
@@ -143,4 +147,88 @@ func (s *Server) matchesPersons(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// bulkAllowed decides a bulk kick-off: systems export and import within
+// their scopes (the record service applies them to every resource); an
+// analyst exports for secondary use, run as the analytics service, whose
+// exports leave out the people who opted out and sealed items (see the
+// bulk Access function serve installs); nobody else runs bulk jobs. It
+// remembers who started the job, who alone may then poll and fetch it.
+func (s *Server) bulkAllowed(w http.ResponseWriter, r *http.Request, export bool) (*http.Request, bool) {
+	if s.Svc.Policy() == nil {
+		return r, true
+	}
+	pr := access.From(r.Context())
+	switch {
+	case pr == nil:
+		s.fail(w, r, fhir.E(fhir.Unauthorized, "sign in to use the shared record"))
+		return nil, false
+	case pr.Kind == access.System:
+		return r, true
+	case export && pr.Kind == access.User && pr.Role == access.RoleAnalyst:
+		svc := access.SystemPrincipal("analytics-export", pr.Org)
+		svc.Subject, svc.Name, svc.Purpose = pr.ID(), pr.Name, PurposeSecondaryUse
+		return r.WithContext(access.WithPrincipal(r.Context(), svc)), true
+	}
+	s.fail(w, r, fhir.E(fhir.Forbidden, "bulk data is for systems (and, for export, analysts): not for %s", pr.Role))
+	return nil, false
+}
+
+// PurposeSecondaryUse is the purpose of use of an analyst's export (HL7 v3
+// HOPERAT, healthcare operations): the bulk Access function leaves out
+// opted-out people and sealed items for it.
+const PurposeSecondaryUse = "HOPERAT"
+
+// jobOwner returns who may see a bulk job: the ID of the principal that
+// started it ("" with access control off).
+func jobOwner(r *http.Request) string {
+	if pr := access.From(r.Context()); pr != nil {
+		return pr.Kind.String() + ":" + pr.ID()
+	}
+	return ""
+}
+
+// ownsJob fails the request unless its principal started job id.
+func (s *Server) ownsJob(w http.ResponseWriter, r *http.Request, id string) bool {
+	if s.Svc.Policy() == nil {
+		return true
+	}
+	if owner, ok := s.jobOwners.Load(id); ok && owner == jobOwner(r) {
+		return true
+	}
+	s.fail(w, r, fhir.E(fhir.NotFound, "no bulk job %s of yours", id))
+	return false
+}
+
+// SecondaryUse is the bulk jobs' access rule beyond the record's own: an
+// export for secondary use (an analyst's) leaves out everyone who opted
+// out (the national data opt-out, type 1) and every sealed item, without
+// naming them.
+func SecondaryUse(svc *record.Service) bulk.Access {
+	return func(ctx context.Context, op bulk.Op, s bulk.Subject) error {
+		pr := access.From(ctx)
+		if pr == nil || pr.Purpose != PurposeSecondaryUse {
+			return nil
+		}
+		if op != bulk.Read {
+			return fmt.Errorf("%w: an export for secondary use writes nothing", bulk.ErrLeftOut)
+		}
+		if bytes.Contains(s.Body, []byte(access.SysConfidentiality)) {
+			if obj, err := fhir.DecodeResource(s.Body); err != nil || access.Sealed(obj) {
+				return fmt.Errorf("%w: sealed", bulk.ErrLeftOut)
+			}
+		}
+		if s.PatientKey == "" {
+			return nil
+		}
+		f, err := svc.Facts(ctx, s.PatientKey)
+		if err != nil {
+			return err
+		}
+		if !access.SecondaryUse(f) {
+			return fmt.Errorf("%w: opted out of secondary use", bulk.ErrLeftOut)
+		}
+		return nil
+	}
 }

@@ -1,9 +1,12 @@
 package rest_test
 
 import (
+	"encoding/json"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sharedcare/sharedcare/internal/access"
+	"github.com/sharedcare/sharedcare/internal/bulk"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/rest"
 	"github.com/sharedcare/sharedcare/internal/rest/resttest"
@@ -72,6 +76,12 @@ type accessWorld struct {
 func newAccessWorld(t *testing.T, st store.Store) *accessWorld {
 	w := &accessWorld{}
 	h, svc := resttest.Handler(t, st, func(s *rest.Server) {
+		m, err := bulk.NewManager(s.Svc, bulk.Options{Dir: filepath.Join(t.TempDir(), "bulk"), Access: rest.SecondaryUse(s.Svc)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(m.Close)
+		s.Bulk = m
 		s.Audit = func(_ *http.Request, _ int, n access.NoteSummary, _ bool) {
 			w.mu.Lock()
 			w.audits = append(w.audits, n)
@@ -446,5 +456,76 @@ func TestAccessOverTime(t *testing.T) {
 		expect("social", "GET", "/Condition/e1", "", 200)
 		expect("social", "POST", "/Condition", `{"resourceType":"Condition","code":{"text":"x"},"subject":{"reference":"Patient/pE"}}`, 403)
 		expect("social", "POST", "/Flag", `{"resourceType":"Flag","status":"active","code":{"text":"lives alone"},"subject":{"reference":"Patient/pE"}}`, 201)
+	})
+}
+
+// TestAccessBulk: an analyst's export leaves out the people who opted out
+// and sealed items, without naming them; only the one who started a job
+// sees it; people in care roles and patients run no bulk jobs.
+func TestAccessBulk(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		w := newAccessWorld(t, c.st)
+		kick := func(who string) *response {
+			return w.as(who, "GET", "/$export?_type=Patient,Observation,Condition", "", "Prefer", "respond-async")
+		}
+		for _, who := range []string{"gp1", "patA", "admin", "officer", ""} {
+			if r := kick(who); r.Status != 403 && r.Status != 401 {
+				t.Errorf("%s started an export: %d %s", who, r.Status, r.Raw)
+			}
+		}
+		if r := w.as("gp1", "POST", "/$import", `{"resourceType":"Parameters"}`, "Prefer", "respond-async"); r.Status != 403 {
+			t.Errorf("gp1 started an import: %d %s", r.Status, r.Raw)
+		}
+		r := kick("analyst")
+		if r.Status != 202 {
+			t.Fatalf("analyst export: %d %s", r.Status, r.Raw)
+		}
+		status := strings.TrimPrefix(r.Header.Get("Content-Location"), w.base)
+		if r := w.as("gp1", "GET", status, ""); r.Status != 404 {
+			t.Errorf("someone else's job: %d %s", r.Status, r.Raw)
+		}
+		var m *response
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			m = w.as("analyst", "GET", status, "")
+			if m.Status == 200 {
+				break
+			}
+			if m.Status != 202 || time.Now().After(deadline) {
+				t.Fatalf("status: %d %s", m.Status, m.Raw)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		var got []string
+		files, _ := get(m.Body, "output").([]any)
+		for _, f := range files {
+			path := strings.TrimPrefix(str(f, "url"), w.base)
+			if r := w.as("gp1", "GET", path, ""); r.Status != 404 {
+				t.Errorf("someone else's file: %d", r.Status)
+			}
+			req, _ := http.NewRequest("GET", str(f, "url"), nil)
+			req.Header.Set(asHeader, "analyst")
+			resp, err := w.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				var res map[string]any
+				if err := json.Unmarshal([]byte(line), &res); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				got = append(got, str(res, "resourceType")+"/"+str(res, "id"))
+			}
+		}
+		if errs, _ := get(m.Body, "error").([]any); len(errs) > 0 {
+			t.Errorf("the export names what it left out: %s", m.Raw)
+		}
+		slices.Sort(got)
+		want := []string{"Condition/a4", "Observation/a1", "Observation/a2", "Observation/b1", "Observation/c1", "Observation/c2",
+			"Patient/pA", "Patient/pB", "Patient/pC"}
+		if !slices.Equal(got, want) {
+			t.Errorf("analyst export:\n got %v\nwant %v", got, want)
+		}
 	})
 }

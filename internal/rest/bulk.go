@@ -103,7 +103,15 @@ func (s *Server) exportKickoff(level bulk.Level) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		owner := jobOwner(r)
+		r, ok := s.bulkAllowed(w, r, true)
+		if !ok {
+			return
+		}
 		job, err := s.Bulk.StartExport(r.Context(), req, s.requestURL(r), s.base(r))
+		if job != nil {
+			s.jobOwners.Store(job.ID, owner)
+		}
 		s.accepted(w, r, job, err)
 	})
 }
@@ -181,6 +189,9 @@ func (s *Server) importKickoff(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fhir.E(fhir.Invalid, "$import runs asynchronously: send the header Prefer: respond-async"))
 		return
 	}
+	if _, ok := s.bulkAllowed(w, r, false); !ok {
+		return
+	}
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct != "" && err != nil {
@@ -212,6 +223,9 @@ func (s *Server) importKickoff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	job, err := s.Bulk.StartImport(r.Context(), req, s.requestURL(r), s.base(r))
+	if job != nil {
+		s.jobOwners.Store(job.ID, jobOwner(r))
+	}
 	s.accepted(w, r, job, err)
 }
 
@@ -280,6 +294,9 @@ func (s *Server) bulkStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("job")
+	if !s.ownsJob(w, r, id) {
+		return
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		job, ok := s.Bulk.Job(id)
@@ -319,6 +336,9 @@ func (s *Server) bulkFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.bulkReady(w, r) {
+		return
+	}
+	if !s.ownsJob(w, r, r.PathValue("job")) {
 		return
 	}
 	f, err := s.Bulk.File(r.PathValue("job"), r.PathValue("file"))

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sharedcare/sharedcare/internal/bulk"
@@ -55,6 +56,7 @@ type Server struct {
 	Audit AuditFunc
 
 	capability []byte
+	jobOwners  sync.Map // bulk job id → who started it (access.go)
 }
 
 // New returns a Server for svc at prefix.
