@@ -15,8 +15,8 @@ require (
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
-	github.com/gowebpki/jcs v1.0.2 // indirect
-	github.com/transparency-dev/merkle v0.0.2 // indirect
+	github.com/gowebpki/jcs v1.0.2
+	github.com/transparency-dev/merkle v0.0.2
 	github.com/zitadel/oidc/v3 v3.48.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 )
