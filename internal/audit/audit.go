@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -415,6 +416,30 @@ type row struct {
 	seq        uint64
 }
 
+// encode makes the batch's AuditEvents and leaf hashes on every core:
+// canonicalisation costs more CPU than the insert, and the writer is one
+// goroutine.
+func (l *Log) encode(evs []*Event) ([]row, error) {
+	rows := make([]row, len(evs))
+	workers := min(runtime.GOMAXPROCS(0), (len(evs)+15)/16)
+	errs := make([]error, max(workers, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(evs); i += workers {
+				body, err := evs[i].AuditEvent(l.o.Node)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				rows[i] = row{ev: evs[i], body: body, leaf: hasher.HashLeaf(body)}
+			}
+		})
+	}
+	wg.Wait()
+	return rows, errors.Join(errs...)
+}
+
 // chainHash is the next link of the hash chain.
 func chainHash(prev, leaf []byte) []byte {
 	h := sha256.New()
@@ -426,13 +451,9 @@ func chainHash(prev, leaf []byte) []byte {
 // commit appends evs in one transaction and, when due, signs a
 // checkpoint. The writer's state moves only when the commit succeeds.
 func (l *Log) commit(ctx context.Context, evs []*Event, force bool) error {
-	rows := make([]row, len(evs))
-	for i, ev := range evs {
-		body, err := ev.AuditEvent(l.o.Node)
-		if err != nil {
-			return err
-		}
-		rows[i] = row{ev: ev, body: body, leaf: hasher.HashLeaf(body)}
+	rows, err := l.encode(evs)
+	if err != nil {
+		return err
 	}
 	tx, err := l.write.BeginTx(ctx, nil)
 	if err != nil {

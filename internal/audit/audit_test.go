@@ -597,3 +597,27 @@ func FuzzParseNote(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanonical holds AuditEvent's fast encoding to jcs's RFC 8785 output
+// for any text in the event's strings.
+func FuzzCanonical(f *testing.F) {
+	for _, s := range []string{"plain", "\b\f\n\r\t\x01\x1f\x7f", "<>&'\"\\", "\u2028\u2029", "\xff\xfe", "é漢字🙂", `\u2028`} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		ev := event(3)
+		ev.Name, ev.Reason, ev.Who, ev.Query = a, b, a+b, b
+		ev.Patients = []string{a}
+		body, err := ev.AuditEvent(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := jcs.Transform(body)
+		if err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		if string(body) != string(want) {
+			t.Fatalf("not canonical:\n got %q\nwant %q", body, want)
+		}
+	})
+}
