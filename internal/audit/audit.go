@@ -291,7 +291,7 @@ func (l *Log) Close() error {
 // tree grow in the order it commits.
 func (l *Log) writer() {
 	defer close(l.done)
-	tick := time.NewTicker(l.o.CheckpointInterval / 4)
+	tick := time.NewTicker(max(l.o.CheckpointInterval/4, time.Millisecond))
 	defer tick.Stop()
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
