@@ -25,6 +25,7 @@ func commands() []command {
 		{"bench", "measure a FHIR server (this one or another) over HTTP: ingest, read, search, $everything, CRUD", runBench},
 		{"reindex", "rebuild the search index after an upgrade or a --search-index change (--status: report only)", runReindex},
 		{"import", "load NDJSON and Bundle files into the database, validated and indexed (no server needed)", runImport},
+		{"audit", "verify the tamper-evident audit log (exit 1 if anything is wrong), or sign a checkpoint of it", runAudit},
 		{"export", "write the database's resources as NDJSON, one file per type (no server needed)", runExport},
 		{"synth", "generate a synthetic care system as FHIR bundles (and HL7 v2): docs/SYNTH.md", runSynth},
 		{"admin", "manage the built-in identity provider's clients and users (docs/IDP.md)", runAdmin},

@@ -1,0 +1,614 @@
+// Package audit is the shared record's tamper-evident audit log: every
+// access to and change of the record, kept as a FHIR R4 AuditEvent so that
+// a patient can be told who has looked at their record, a privacy officer
+// can review break-glass access, and anyone holding the server's public
+// key can check that nothing was changed, removed or reordered since.
+//
+// Each entry's canonical JSON (RFC 8785) is a leaf of an RFC 6962 Merkle
+// tree and a link of a hash chain; at intervals the server signs a
+// checkpoint (tree size, root, chain head) with an Ed25519 key kept in a
+// directory outside the database. Verify recomputes all of it.
+//
+// Writing never holds up a request: Append queues the event for one writer
+// goroutine, which commits batches; AppendSync waits for the commit, for
+// changes to the record whose acknowledgement must imply their audit.
+// docs/AUDIT.md has the design and what a crash can lose.
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// Options configure a Log. The zero value of each field has a sensible
+// default, except Key.
+type Options struct {
+	// Key signs checkpoints (LoadKey). Without it the log is read-only:
+	// Query, Verify and proofs work, appends fail with ErrReadOnly.
+	Key ed25519.PrivateKey
+	// PublicKey verifies checkpoints; default Key's public half.
+	PublicKey ed25519.PublicKey
+	// Origin names the log in its checkpoints; default "sharedcare-audit".
+	// Servers sharing one database share one log, so one origin.
+	Origin string
+	// Node names this server as the AuditEvent's source.observer; default
+	// the host name.
+	Node string
+	// A checkpoint is signed once CheckpointEvery entries (default 1000)
+	// or CheckpointInterval (default one minute) have passed since the
+	// last, whichever comes first, and on Close.
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
+	// BatchMax (default 256) bounds the events in one transaction;
+	// BatchWait (default 10 ms) is how long the writer waits for more
+	// events when no AppendSync caller is waiting.
+	BatchMax  int
+	BatchWait time.Duration
+	Logger    *slog.Logger
+}
+
+// Errors the log returns.
+var (
+	ErrClosed   = errors.New("audit: log closed")
+	ErrReadOnly = errors.New("audit: log opened without a signing key")
+)
+
+var hasher = rfc6962.DefaultHasher
+
+var rangeFactory = &compact.RangeFactory{Hash: hasher.HashChildren}
+
+// Log is the audit log. Its methods are safe for concurrent use.
+type Log struct {
+	d       *dialect
+	read    *sql.DB
+	write   *sql.DB
+	closeDB func() error
+	o       Options
+	pub     ed25519.PublicKey
+	log     *slog.Logger
+
+	reqs chan *request
+	stop chan struct{}
+	done chan struct{}
+	// mu makes "not closed, so enqueue" atomic against Close, so nothing
+	// enters reqs after the writer's last drain.
+	mu     sync.RWMutex
+	closed bool
+
+	st state // the writer's alone
+}
+
+// state is where the log stands after the last commit this process saw.
+type state struct {
+	size     uint64
+	chain    []byte
+	rng      *compact.Range
+	ckptSize uint64
+	ckptTime time.Time
+}
+
+func (s state) clone() state {
+	h := make([][]byte, len(s.rng.Hashes()))
+	copy(h, s.rng.Hashes())
+	s.rng, _ = rangeFactory.NewRange(0, s.rng.End(), h)
+	return s
+}
+
+type request struct {
+	evs   []Event
+	done  chan error // nil: nobody waits
+	force bool       // sign a checkpoint whatever the interval
+}
+
+func open(ctx context.Context, d *dialect, read, write *sql.DB, closeDB func() error, o Options) (*Log, error) {
+	if o.Origin == "" {
+		o.Origin = "sharedcare-audit"
+	}
+	if strings.ContainsAny(o.Origin, " \t\r\n+") {
+		closeDB()
+		return nil, fmt.Errorf("audit: origin %q has a space, newline or plus", o.Origin)
+	}
+	if o.Node == "" {
+		o.Node, _ = os.Hostname()
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 1000
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = time.Minute
+	}
+	if o.BatchMax <= 0 {
+		o.BatchMax = 256
+	}
+	if o.BatchWait <= 0 {
+		o.BatchWait = 10 * time.Millisecond
+	}
+	l := &Log{d: d, read: read, write: write, closeDB: closeDB, o: o, pub: o.PublicKey, log: o.Logger}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	if l.pub == nil && o.Key != nil {
+		l.pub = o.Key.Public().(ed25519.PublicKey)
+	}
+	if o.Key == nil {
+		l.closed = true
+		return l, nil
+	}
+	st, err := l.resume(ctx)
+	if err != nil {
+		closeDB()
+		return nil, err
+	}
+	l.st = st
+	l.reqs = make(chan *request, 4*o.BatchMax)
+	l.stop = make(chan struct{})
+	l.done = make(chan struct{})
+	go l.writer()
+	return l, nil
+}
+
+// resume starts from the last checkpoint's compact range; the entries
+// after it are read by the first commit's catch-up.
+func (l *Log) resume(ctx context.Context) (state, error) {
+	// The interval to the first checkpoint runs from the first start.
+	st := state{chain: make([]byte, sha256.Size), rng: rangeFactory.NewEmptyRange(0), ckptTime: time.Now()}
+	var size, created int64
+	var chain, packed []byte
+	err := l.read.QueryRowContext(ctx, "SELECT size, chain, compact, created FROM audit_checkpoint ORDER BY size DESC LIMIT 1").Scan(&size, &chain, &packed, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("audit: %w", err)
+	}
+	n := compact.RangeSize(0, uint64(size))
+	if len(packed) != n*sha256.Size || len(chain) != sha256.Size {
+		return st, fmt.Errorf("audit: checkpoint at size %d is damaged; run sharedcare audit verify", size)
+	}
+	h := make([][]byte, n)
+	for i := range h {
+		h[i] = packed[i*sha256.Size : (i+1)*sha256.Size]
+	}
+	if st.rng, err = rangeFactory.NewRange(0, uint64(size), h); err != nil {
+		return st, err
+	}
+	st.size, st.chain, st.ckptSize, st.ckptTime = uint64(size), chain, uint64(size), time.UnixMicro(created)
+	return st, nil
+}
+
+// Append queues ev and returns at once. Its entry is committed within
+// BatchWait or so; a crash before then loses it (reads use this), so
+// changes use AppendSync. Append blocks only when the writer has fallen
+// a whole queue behind.
+func (l *Log) Append(ev Event) error {
+	if err := prepare(&ev); err != nil {
+		return err
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return l.closedErr()
+	}
+	l.reqs <- &request{evs: []Event{ev}}
+	return nil
+}
+
+// AppendSync appends evs and returns once the transaction holding them has
+// committed. If ctx ends first the events may still be committed.
+func (l *Log) AppendSync(ctx context.Context, evs ...Event) error {
+	evs = append([]Event(nil), evs...)
+	for i := range evs {
+		if err := prepare(&evs[i]); err != nil {
+			return err
+		}
+	}
+	return l.wait(ctx, &request{evs: evs, done: make(chan error, 1)})
+}
+
+// Flush returns once every event appended before it is committed.
+func (l *Log) Flush(ctx context.Context) error {
+	return l.wait(ctx, &request{done: make(chan error, 1)})
+}
+
+// Checkpoint commits what is queued and signs a checkpoint of the log as
+// it then stands (none when the last one already covers every entry).
+func (l *Log) Checkpoint(ctx context.Context) error {
+	return l.wait(ctx, &request{done: make(chan error, 1), force: true})
+}
+
+func (l *Log) wait(ctx context.Context, r *request) error {
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return l.closedErr()
+	}
+	select {
+	case l.reqs <- r:
+	case <-ctx.Done():
+		l.mu.RUnlock()
+		return ctx.Err()
+	}
+	l.mu.RUnlock()
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *Log) closedErr() error {
+	if l.o.Key == nil {
+		return ErrReadOnly
+	}
+	return ErrClosed
+}
+
+func prepare(ev *Event) error {
+	if ev.Interaction == "" {
+		return errors.New("audit: event without an interaction")
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	return nil
+}
+
+// Close commits what is queued, signs a final checkpoint and closes the
+// database.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		if l.o.Key == nil && l.closeDB != nil {
+			c := l.closeDB
+			l.closeDB = nil
+			return c()
+		}
+		return nil
+	}
+	l.closed = true
+	close(l.stop)
+	l.mu.Unlock()
+	<-l.done
+	return l.closeDB()
+}
+
+// writer is the one goroutine that appends: seq numbers, the chain and the
+// tree grow in the order it commits.
+func (l *Log) writer() {
+	defer close(l.done)
+	tick := time.NewTicker(max(l.o.CheckpointInterval/4, time.Millisecond))
+	defer tick.Stop()
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	for {
+		var first *request
+		select {
+		case first = <-l.reqs:
+		case <-tick.C:
+			if l.st.size > l.st.ckptSize && time.Since(l.st.ckptTime) >= l.o.CheckpointInterval {
+				l.run(nil, false)
+			}
+			continue
+		case <-l.stop:
+			for {
+				select {
+				case r := <-l.reqs:
+					l.run(l.gather(r, nil), false)
+					continue
+				default:
+				}
+				break
+			}
+			l.run([]*request{{force: true}}, true)
+			return
+		}
+		l.run(l.gather(first, wait), false)
+	}
+}
+
+// gather adds to first the requests queued behind it, up to BatchMax
+// events. It commits at once when someone waits (group commit: whoever
+// arrives meanwhile goes in the next batch), and otherwise waits up to
+// BatchWait for more, so reads under load cost one fsync per batch. A nil
+// wait never waits.
+func (l *Log) gather(first *request, wait *time.Timer) []*request {
+	batch := []*request{first}
+	n, sync := len(first.evs), first.done != nil
+	waiting := false
+	defer func() {
+		if waiting && !wait.Stop() {
+			select {
+			case <-wait.C:
+			default:
+			}
+		}
+	}()
+	for n < l.o.BatchMax {
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+			n += len(r.evs)
+			sync = sync || r.done != nil
+			continue
+		default:
+		}
+		if sync || wait == nil {
+			break
+		}
+		if !waiting {
+			wait.Reset(l.o.BatchWait)
+			waiting = true
+		}
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+			n += len(r.evs)
+			sync = sync || r.done != nil
+			continue
+		case <-wait.C:
+			waiting = false
+		case <-l.stop:
+		}
+		break
+	}
+	return batch
+}
+
+// commitAttempts and commitBackoff bound how long the writer keeps trying
+// a batch while the database is unreachable before giving it up.
+const commitAttempts = 5
+
+var commitBackoff = 100 * time.Millisecond
+
+// run commits a batch, retrying a failed transaction, and answers its
+// waiters. A batch given up is logged with its size: those events are
+// lost, and the callers of AppendSync among them are told.
+func (l *Log) run(batch []*request, final bool) {
+	force := final
+	var evs []*Event
+	for _, r := range batch {
+		force = force || r.force
+		for i := range r.evs {
+			evs = append(evs, &r.evs[i])
+		}
+	}
+	var err error
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = l.commit(ctx, evs, force)
+		cancel()
+		if err == nil || attempt == commitAttempts {
+			break
+		}
+		l.log.Warn("audit commit failed; retrying", "events", len(evs), "attempt", attempt, "err", err)
+		time.Sleep(commitBackoff << (attempt - 1))
+	}
+	if err != nil {
+		l.log.Error("audit events lost: the audit database refused them", "events", len(evs), "err", err)
+	}
+	for _, r := range batch {
+		if r.done != nil {
+			r.done <- err
+		}
+	}
+}
+
+// row is an event ready to insert.
+type row struct {
+	ev         *Event
+	body, leaf []byte
+	chain      []byte
+	seq        uint64
+}
+
+// encode makes the batch's AuditEvents and leaf hashes on every core:
+// canonicalisation costs more CPU than the insert, and the writer is one
+// goroutine.
+func (l *Log) encode(evs []*Event) ([]row, error) {
+	rows := make([]row, len(evs))
+	workers := min(runtime.GOMAXPROCS(0), (len(evs)+15)/16)
+	errs := make([]error, max(workers, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(evs); i += workers {
+				body, err := evs[i].AuditEvent(l.o.Node)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				rows[i] = row{ev: evs[i], body: body, leaf: hasher.HashLeaf(body)}
+			}
+		})
+	}
+	wg.Wait()
+	return rows, errors.Join(errs...)
+}
+
+// chainHash is the next link of the hash chain.
+func chainHash(prev, leaf []byte) []byte {
+	h := sha256.New()
+	h.Write(prev)
+	h.Write(leaf)
+	return h.Sum(nil)
+}
+
+// commit appends evs in one transaction and, when due, signs a
+// checkpoint. The writer's state moves only when the commit succeeds.
+func (l *Log) commit(ctx context.Context, evs []*Event, force bool) error {
+	rows, err := l.encode(evs)
+	if err != nil {
+		return err
+	}
+	tx, err := l.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if l.d.lock != "" {
+		if _, err := tx.ExecContext(ctx, l.d.lock); err != nil {
+			return err
+		}
+	}
+	st := l.st.clone()
+	if err := l.catchUp(ctx, tx, &st); err != nil {
+		return err
+	}
+	// Another process sharing the database may have signed since.
+	var size, created int64
+	err = tx.QueryRowContext(ctx, "SELECT size, created FROM audit_checkpoint ORDER BY size DESC LIMIT 1").Scan(&size, &created)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err == nil && uint64(size) > st.ckptSize {
+		st.ckptSize, st.ckptTime = uint64(size), time.UnixMicro(created)
+	}
+	for i := range rows {
+		st.size++
+		rows[i].seq = st.size
+		st.chain = chainHash(st.chain, rows[i].leaf)
+		rows[i].chain = st.chain
+		if err := st.rng.Append(rows[i].leaf, nil); err != nil {
+			return err
+		}
+	}
+	if err := l.insert(ctx, tx, rows); err != nil {
+		return err
+	}
+	now := time.Now()
+	due := st.size > st.ckptSize && (force || st.size-st.ckptSize >= uint64(l.o.CheckpointEvery) || now.Sub(st.ckptTime) >= l.o.CheckpointInterval)
+	if due {
+		root, err := st.rng.GetRootHash(nil)
+		if err != nil {
+			return err
+		}
+		c := Checkpoint{Origin: l.o.Origin, Size: st.size, Root: root, Chain: st.chain, Time: now.UTC()}
+		note := c.Sign(l.o.Key)
+		packed := make([]byte, 0, len(st.rng.Hashes())*sha256.Size)
+		for _, h := range st.rng.Hashes() {
+			packed = append(packed, h...)
+		}
+		if _, err := tx.ExecContext(ctx, l.d.q("INSERT INTO audit_checkpoint (size, root, chain, created, note, compact) VALUES (?, ?, ?, ?, ?, ?)"),
+			int64(st.size), root, st.chain, now.UnixMicro(), note, packed); err != nil {
+			return err
+		}
+		st.ckptSize, st.ckptTime = st.size, now
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	l.st = st
+	return nil
+}
+
+// catchUp brings st to the last entry committed: by another process
+// sharing the database, by this one in an attempt whose outcome it never
+// learnt, or before a restart after the last checkpoint.
+func (l *Log) catchUp(ctx context.Context, tx *sql.Tx, st *state) error {
+	rs, err := tx.QueryContext(ctx, l.d.q("SELECT seq, leaf, chain FROM audit_log WHERE seq > ? ORDER BY seq"), int64(st.size))
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var seq int64
+		var leaf, chain []byte
+		if err := rs.Scan(&seq, &leaf, &chain); err != nil {
+			return err
+		}
+		if uint64(seq) != st.size+1 {
+			return fmt.Errorf("audit: entry %d follows %d; run sharedcare audit verify", seq, st.size)
+		}
+		if err := st.rng.Append(leaf, nil); err != nil {
+			return err
+		}
+		st.size, st.chain = uint64(seq), chain
+	}
+	return rs.Err()
+}
+
+// insertChunk bounds the rows of one INSERT statement (SQLite allows
+// 32766 parameters).
+const insertChunk = 100
+
+func (l *Log) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
+	var args []any
+	for len(rows) > 0 {
+		chunk := rows[:min(insertChunk, len(rows))]
+		rows = rows[len(chunk):]
+		var b strings.Builder
+		b.WriteString("INSERT INTO audit_log (seq, recorded, agent, org, purpose, btg, body, leaf, chain) VALUES ")
+		args = args[:0]
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			btg := 0
+			if r.ev.BreakGlass() {
+				btg = 1
+			}
+			args = append(args, int64(r.seq), r.ev.Time.UnixMicro(), r.ev.Who, r.ev.Org, r.ev.Purpose, btg, string(r.body), r.leaf, r.chain)
+		}
+		if _, err := tx.ExecContext(ctx, l.d.q(b.String()), args...); err != nil {
+			return err
+		}
+		if err := l.insertPatients(ctx, tx, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertPatients indexes the entries by the Patients they name, a few
+// thousand rows per statement (a search can touch many Patients).
+func (l *Log) insertPatients(ctx context.Context, tx *sql.Tx, rows []row) error {
+	var b strings.Builder
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, l.d.q(b.String()), args...)
+		b.Reset()
+		args = args[:0]
+		return err
+	}
+	for _, r := range rows {
+		seen := map[string]bool{}
+		for _, p := range r.ev.Patients {
+			p = strings.TrimPrefix(p, "Patient/")
+			if p == "" || seen[p] {
+				continue
+			}
+			seen[p] = true
+			if len(args) == 0 {
+				b.WriteString("INSERT INTO audit_patient (patient, seq) VALUES (?, ?)")
+			} else {
+				b.WriteString(", (?, ?)")
+			}
+			args = append(args, p, int64(r.seq))
+			if len(args) >= 4000 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}

@@ -1,0 +1,623 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gowebpki/jcs"
+	"github.com/transparency-dev/merkle/proof"
+
+	"github.com/sharedcare/sharedcare/internal/store/postgres"
+)
+
+// backend opens logs on one database, fresh for each test.
+type backend struct {
+	name string
+	// where returns a new, empty database; open opens a log on it.
+	where func(t testing.TB) string
+	open  func(ctx context.Context, where string, o Options) (*Log, error)
+}
+
+var backends = []backend{
+	{"sqlite",
+		func(t testing.TB) string { return t.TempDir() },
+		OpenSQLite},
+	{"postgres",
+		func(t testing.TB) string { return postgres.TestURL(t) },
+		OpenPostgres},
+}
+
+// testKey is one key for the whole run: generating is cheap, but a fixed
+// key keeps failures reproducible in what they print.
+var testKey = func() ed25519.PrivateKey {
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	return k
+}()
+
+func testOptions() Options {
+	return Options{Key: testKey, Node: "test-node", CheckpointEvery: 10, CheckpointInterval: time.Hour}
+}
+
+func openLog(t testing.TB, b backend, where string, o Options) *Log {
+	t.Helper()
+	l, err := b.open(t.Context(), where, o)
+	if err != nil {
+		t.Fatalf("open %s: %v", b.name, err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// readOnly reopens the log with the public key alone, as a verifier does.
+func readOnly(t testing.TB, b backend, where string) *Log {
+	t.Helper()
+	return openLog(t, b, where, Options{PublicKey: testKey.Public().(ed25519.PublicKey)})
+}
+
+// event returns the i'th of a varied set of events.
+func event(i int) Event {
+	ev := Event{
+		Time:        time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute),
+		Interaction: []string{"read", "search", "update", "operation:$everything"}[i%4],
+		Who:         fmt.Sprintf("https://idp.example#user%d", i%3),
+		Name:        fmt.Sprintf("User %d", i%3),
+		Role:        "gp",
+		Org:         []string{"A81001", "B82002"}[i%2],
+		ClientID:    "portal",
+		FHIRUser:    fmt.Sprintf("Practitioner/u%d", i%3),
+		Address:     "10.0.0.1",
+		Purpose:     "TREAT",
+		Patients:    []string{fmt.Sprintf("p%d", i%5)},
+		Entities:    []string{fmt.Sprintf("Observation/o%d/_history/1", i)},
+		RequestID:   fmt.Sprintf("req-%d", i),
+	}
+	if i%4 == 1 {
+		ev.Query = "patient=p1&code=1234-5"
+		ev.Entities = nil
+	}
+	if i%7 == 6 {
+		ev.Purpose, ev.Reason = "ETREAT", "unconscious in A&E"
+	}
+	return ev
+}
+
+// fill appends n events one commit each, so checkpoints fall every
+// CheckpointEvery entries, then closes the log (a final checkpoint).
+func fill(t testing.TB, b backend, where string, n int) {
+	t.Helper()
+	l, err := b.open(t.Context(), where, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := l.AppendSync(t.Context(), event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func seqs(es []Entry) []int64 {
+	var s []int64
+	for _, e := range es {
+		s = append(s, e.Seq)
+	}
+	return s
+}
+
+func TestAuditAppendQuery(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			where := b.where(t)
+			l := openLog(t, b, where, testOptions())
+			for i := range 30 {
+				if err := l.Append(event(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := l.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			// Entry i+1 is event(i): one writer, appended in order.
+			want := func(keep func(i int) bool) []int64 {
+				var s []int64
+				for i := 29; i >= 0; i-- {
+					if keep(i) {
+						s = append(s, int64(i+1))
+					}
+				}
+				return s
+			}
+			tests := []struct {
+				name string
+				f    Filter
+				want []int64
+			}{
+				{"all", Filter{}, want(func(int) bool { return true })},
+				{"patient", Filter{Patients: []string{"p2"}}, want(func(i int) bool { return i%5 == 2 })},
+				{"patient reference", Filter{Patients: []string{"Patient/p2", "p3"}}, want(func(i int) bool { return i%5 == 2 || i%5 == 3 })},
+				{"agent", Filter{Agent: "https://idp.example#user1"}, want(func(i int) bool { return i%3 == 1 })},
+				{"org", Filter{Org: "B82002"}, want(func(i int) bool { return i%2 == 1 })},
+				{"break glass", Filter{BreakGlass: true}, want(func(i int) bool { return i%7 == 6 })},
+				{"patient and agent", Filter{Patients: []string{"p0"}, Agent: "https://idp.example#user0"}, want(func(i int) bool { return i%15 == 0 })},
+				{"since until", Filter{Since: event(10).Time, Until: event(13).Time}, []int64{13, 12, 11}},
+				{"page", Filter{Before: 20, Limit: 3}, []int64{19, 18, 17}},
+				{"nobody", Filter{Patients: []string{"p9"}}, nil},
+			}
+			for _, tt := range tests {
+				got, err := l.Query(t.Context(), tt.f)
+				if err != nil {
+					t.Fatalf("%s: %v", tt.name, err)
+				}
+				if !slices.Equal(seqs(got), tt.want) {
+					t.Errorf("%s: got %v, want %v", tt.name, seqs(got), tt.want)
+				}
+			}
+			got, err := l.Query(t.Context(), Filter{Limit: 1})
+			if err != nil || len(got) != 1 {
+				t.Fatalf("newest: %v %v", got, err)
+			}
+			var ae map[string]any
+			if err := json.Unmarshal(got[0].Event, &ae); err != nil {
+				t.Fatal(err)
+			}
+			if ae["resourceType"] != "AuditEvent" || !got[0].Recorded.Equal(event(29).Time) {
+				t.Errorf("newest entry: %s at %v", got[0].Event, got[0].Recorded)
+			}
+		})
+	}
+}
+
+// TestAuditVerify tampers with a closed log directly in the database, as
+// someone with access to it but not to the key could, and checks that
+// Verify says precisely what was done.
+func TestAuditVerify(t *testing.T) {
+	other := func() ed25519.PrivateKey { _, k, _ := ed25519.GenerateKey(rand.Reader); return k }()
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, l *Log)
+		want   []Problem // Detail ignored
+		signed int64
+	}{
+		{"clean", nil, nil, 25},
+		{"changed body", func(t *testing.T, l *Log) {
+			exec(t, l, "UPDATE audit_log SET body = REPLACE(body, '\"TREAT\"', '\"HRESCH\"') WHERE seq = ?", 5)
+		}, []Problem{{Kind: Changed, Seq: 5}}, 25},
+		{"deleted entry", func(t *testing.T, l *Log) {
+			exec(t, l, "DELETE FROM audit_log WHERE seq = ?", 15)
+		}, []Problem{{Kind: Missing, Seq: 15, To: 15}, {Kind: CheckpointUnverifiable, To: 20}, {Kind: CheckpointUnverifiable, To: 25}}, 10},
+		{"deleted after the last checkpoint", func(t *testing.T, l *Log) {
+			exec(t, l, "DELETE FROM audit_log WHERE seq >= ?", 24)
+		}, []Problem{{Kind: Truncated, Seq: 24, To: 25}}, 20},
+		{"swapped bodies", func(t *testing.T, l *Log) {
+			var b3, b7 string
+			query(t, l, "SELECT body FROM audit_log WHERE seq = ?", 3).Scan(&b3)
+			query(t, l, "SELECT body FROM audit_log WHERE seq = ?", 7).Scan(&b7)
+			exec(t, l, "UPDATE audit_log SET body = ? WHERE seq = ?", b7, 3)
+			exec(t, l, "UPDATE audit_log SET body = ? WHERE seq = ?", b3, 7)
+		}, []Problem{{Kind: Reordered, Seq: 3, To: 7}, {Kind: Reordered, Seq: 7, To: 3}}, 25},
+		{"changed body and leaf", func(t *testing.T, l *Log) {
+			body := `{"resourceType":"AuditEvent"}`
+			exec(t, l, "UPDATE audit_log SET body = ?, leaf = ? WHERE seq = ?", body, hasher.HashLeaf([]byte(body)), 12)
+		}, []Problem{{Kind: ChainBroken, Seq: 12}, {Kind: CheckpointMismatch, Seq: 11, To: 20}, {Kind: CheckpointMismatch, Seq: 11, To: 25}}, 10},
+		{"forged checkpoint", func(t *testing.T, l *Log) {
+			var note string
+			query(t, l, "SELECT note FROM audit_checkpoint WHERE size = ?", 20).Scan(&note)
+			c, _, err := ParseNote(note)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Root = make([]byte, 32)
+			forged := c.body() + note[len(c.body()):] // the old signature
+			exec(t, l, "UPDATE audit_checkpoint SET note = ? WHERE size = ?", forged, 20)
+		}, []Problem{{Kind: CheckpointSignature, To: 20}}, 25},
+		{"checkpoint signed by another key", func(t *testing.T, l *Log) {
+			var note string
+			query(t, l, "SELECT note FROM audit_checkpoint WHERE size = ?", 10).Scan(&note)
+			c, _, _ := ParseNote(note)
+			exec(t, l, "UPDATE audit_checkpoint SET note = ? WHERE size = ?", c.Sign(other), 10)
+		}, []Problem{{Kind: CheckpointSignature, To: 10}}, 25},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					where := b.where(t)
+					fill(t, b, where, 25)
+					l := readOnly(t, b, where)
+					if tt.tamper != nil {
+						tt.tamper(t, l)
+					}
+					r, err := l.Verify(t.Context())
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []Problem
+					for _, p := range r.Problems {
+						got = append(got, Problem{Kind: p.Kind, Seq: p.Seq, To: p.To})
+					}
+					if !slices.Equal(got, tt.want) {
+						t.Errorf("problems:\n got %v\nwant %v\n%s", got, tt.want, r)
+					}
+					if r.OK() != (tt.want == nil) {
+						t.Errorf("OK() = %v", r.OK())
+					}
+					if r.Signed != tt.signed {
+						t.Errorf("verified to size %d, want %d", r.Signed, tt.signed)
+					}
+				})
+			}
+		})
+	}
+}
+
+func exec(t *testing.T, l *Log, q string, args ...any) {
+	t.Helper()
+	if _, err := l.write.ExecContext(t.Context(), l.d.q(q), args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+type scanner struct {
+	t    *testing.T
+	scan func(...any) error
+}
+
+func (s scanner) Scan(dst ...any) {
+	s.t.Helper()
+	if err := s.scan(dst...); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func query(t *testing.T, l *Log, q string, args ...any) scanner {
+	return scanner{t, l.write.QueryRowContext(t.Context(), l.d.q(q), args...).Scan}
+}
+
+// TestAuditConcurrentAppend appends from many goroutines, and from two
+// logs on one database as two servers would: the chain stays whole.
+func TestAuditConcurrentAppend(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			where := b.where(t)
+			o := testOptions()
+			o.CheckpointEvery = 100
+			l1 := openLog(t, b, where, o)
+			l2 := openLog(t, b, where, o)
+			const workers, each = 8, 100
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					l := []*Log{l1, l2}[w%2]
+					for i := range each {
+						var err error
+						if i%10 == 0 {
+							err = l.AppendSync(t.Context(), event(i))
+						} else {
+							err = l.Append(event(i))
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			for _, l := range []*Log{l1, l2} {
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, err := readOnly(t, b, where).Verify(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.OK() || r.Entries != workers*each || r.Signed != workers*each {
+				t.Errorf("want %d entries all signed:\n%s", workers*each, r)
+			}
+		})
+	}
+}
+
+// TestAuditReopen checks that what AppendSync acknowledged is there after
+// a reopen, and that a reopened log continues the chain and the tree, from
+// its last checkpoint and from entries after it.
+func TestAuditReopen(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			where := b.where(t)
+			o := testOptions()
+			for round := range 3 {
+				l, err := b.open(t.Context(), where, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range 7 {
+					if err := l.AppendSync(t.Context(), event(round*7+i)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := l.Query(t.Context(), Filter{Limit: 1})
+				if err != nil || len(got) != 1 || got[0].Seq != int64(round*7+7) {
+					t.Fatalf("round %d: newest %v, %v", round, seqs(got), err)
+				}
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if round == 1 {
+					// As after a crash: the last entries are in no
+					// checkpoint, so the next open must read them.
+					ro, err := b.open(t.Context(), where, Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := ro.write.ExecContext(t.Context(), "DELETE FROM audit_checkpoint WHERE size > 10"); err != nil {
+						t.Fatal(err)
+					}
+					ro.Close()
+				}
+			}
+			r, err := readOnly(t, b, where).Verify(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.OK() || r.Entries != 21 || r.Signed != 21 {
+				t.Errorf("want 21 entries, all signed:\n%s", r)
+			}
+		})
+	}
+}
+
+func TestAuditProofs(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			where := b.where(t)
+			fill(t, b, where, 25)
+			l := readOnly(t, b, where)
+			c, _, err := l.Latest(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, seq := range []int64{1, 2, 13, 24, 25} {
+				p, err := l.InclusionProof(t.Context(), seq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := proof.VerifyInclusion(hasher, uint64(seq-1), p.Size, p.LeafHash, p.Hashes, c.Root); err != nil {
+					t.Errorf("entry %d: %v", seq, err)
+				}
+			}
+			var note string
+			query(t, l, "SELECT note FROM audit_checkpoint WHERE size = ?", 10).Scan(&note)
+			old, err := OpenNote(note, l.pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := l.ConsistencyProof(t.Context(), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := proof.VerifyConsistency(hasher, 10, p.Size, p.Hashes, old.Root, c.Root); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestAuditKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	k1, err := LoadKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := LoadKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k1.Equal(k2) {
+		t.Error("second LoadKey made a new key")
+	}
+	fi, err := os.Stat(filepath.Join(dir, PrivateKeyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("private key file: %v %v", fi.Mode(), err)
+	}
+	pub, err := LoadPublicKey(dir)
+	if err != nil || !pub.Equal(k1.Public()) {
+		t.Errorf("public key: %v", err)
+	}
+	// A lost public key is written again; a lost private key is an error.
+	os.Remove(filepath.Join(dir, PublicKeyFile))
+	if _, err := LoadKey(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPublicKey(dir); err != nil {
+		t.Error(err)
+	}
+	os.Remove(filepath.Join(dir, PrivateKeyFile))
+	if _, err := LoadKey(dir); err == nil {
+		t.Error("LoadKey made a new key beside the old public key")
+	}
+
+	// The key survives a reopen of the log: checkpoints from both runs
+	// verify with the one public key.
+	where := t.TempDir()
+	keys := filepath.Join(where, "keys")
+	for range 2 {
+		k, err := LoadKey(keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := OpenSQLite(t.Context(), where, Options{Key: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.AppendSync(t.Context(), event(1)); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+	}
+	pub, _ = LoadPublicKey(keys)
+	l, err := OpenSQLite(t.Context(), where, Options{PublicKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if r, err := l.Verify(t.Context()); err != nil || !r.OK() || r.Checkpoints != 2 {
+		t.Errorf("%v\n%s", err, r)
+	}
+}
+
+func TestAuditEvent(t *testing.T) {
+	ev := event(5) // a search with a query, purpose TREAT
+	ev.Interaction = "search"
+	body, err := ev.AuditEvent("node-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	canon, err := jcs.Transform(body)
+	if err != nil || string(canon) != string(body) {
+		t.Errorf("not canonical: %s", body)
+	}
+	var ae struct {
+		ResourceType string
+		Type         coding
+		Subtype      []coding
+		Action       string
+		Recorded     string
+		Outcome      string
+		Agent        []agent
+		Source       source
+		Entity       []entity
+	}
+	if err := json.Unmarshal(body, &ae); err != nil {
+		t.Fatal(err)
+	}
+	if ae.ResourceType != "AuditEvent" || ae.Type.Code != "rest" || ae.Subtype[0].Code != "search" || ae.Action != "E" ||
+		ae.Outcome != "0" || ae.Recorded != "2026-03-01T09:05:00Z" || ae.Source.Observer.Display != "node-1" {
+		t.Errorf("%s", body)
+	}
+	if len(ae.Agent) != 3 || !ae.Agent[0].Requestor || ae.Agent[0].Who.Identifier.Value != ev.Who || ae.Agent[0].Network.Type != "2" ||
+		ae.Agent[1].Who.Identifier.Value != "B82002" || ae.Agent[2].Who.Identifier.Value != "portal" {
+		t.Errorf("agents: %s", body)
+	}
+	var q string
+	for _, e := range ae.Entity {
+		if e.Query != "" {
+			b, _ := base64.StdEncoding.DecodeString(e.Query)
+			q = string(b)
+		}
+	}
+	if q != ev.Query || ae.Entity[0].What.Reference != "Patient/p0" || ae.Entity[0].Role.Code != "1" {
+		t.Errorf("entities: %s", body)
+	}
+
+	tests := []struct{ interaction, typ, sub, action string }{
+		{"read", "rest", "read", "R"},
+		{"create", "rest", "create", "C"},
+		{"patch", "rest", "patch", "U"},
+		{"delete", "rest", "delete", "D"},
+		{"operation:$everything", "rest", "operation", "E"},
+		{"login", "110114", "110122", "E"},
+		{"break-glass", "110113", "break-glass", "E"},
+	}
+	for _, tt := range tests {
+		ev := Event{Time: time.Now(), Interaction: tt.interaction}
+		body, err := ev.AuditEvent("n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ae struct {
+			Type    coding
+			Subtype []coding
+			Action  string
+		}
+		json.Unmarshal(body, &ae)
+		if ae.Type.Code != tt.typ || ae.Subtype[0].Code != tt.sub || ae.Action != tt.action {
+			t.Errorf("%s: %s", tt.interaction, body)
+		}
+	}
+}
+
+func TestAuditNote(t *testing.T) {
+	c := Checkpoint{Origin: "sharedcare-audit", Size: 42, Root: hasher.HashLeaf([]byte("a")), Chain: hasher.HashLeaf([]byte("b")), Time: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}
+	note := c.Sign(testKey)
+	got, err := OpenNote(note, testKey.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Size != 42 || !got.Time.Equal(c.Time) || string(got.Root) != string(c.Root) {
+		t.Errorf("%+v", got)
+	}
+	other, _, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := OpenNote(note, other); err != ErrBadSignature {
+		t.Errorf("other key: %v", err)
+	}
+	for _, bad := range []string{"", "x\n\n", note[:len(note)-1], note[:10], strings.Replace(note, "\n42\n", "\n042\n", 1), strings.Replace(note, "\u2014", "-", 1)} {
+		if _, _, err := ParseNote(bad); err == nil {
+			t.Errorf("parsed %q", bad)
+		}
+	}
+}
+
+func FuzzParseNote(f *testing.F) {
+	c := Checkpoint{Origin: "sharedcare-audit", Size: 7, Root: hasher.HashLeaf(nil), Chain: make([]byte, 32), Time: time.Unix(1, 0).UTC()}
+	f.Add(c.Sign(testKey))
+	f.Add("o\n1\n\n\n— o x\n")
+	f.Fuzz(func(t *testing.T, note string) {
+		c, sigs, err := ParseNote(note)
+		if err != nil {
+			return
+		}
+		// Whatever parses is in canonical form: signing it again writes
+		// the same body, and each signature line was read.
+		if len(sigs) == 0 || note[:len(c.body())] != c.body() {
+			t.Fatalf("%q parsed to %+v", note, c)
+		}
+		if _, err := OpenNote(note, testKey.Public().(ed25519.PublicKey)); err != nil && err != ErrBadSignature {
+			t.Fatalf("%q: parses but does not open: %v", note, err)
+		}
+	})
+}
+
+// FuzzCanonical holds AuditEvent's fast encoding to jcs's RFC 8785 output
+// for any text in the event's strings.
+func FuzzCanonical(f *testing.F) {
+	for _, s := range []string{"plain", "\b\f\n\r\t\x01\x1f\x7f", "<>&'\"\\", "\u2028\u2029", "\xff\xfe", "é漢字🙂", `\u2028`} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		ev := event(3)
+		ev.Name, ev.Reason, ev.Who, ev.Query = a, b, a+b, b
+		ev.Patients = []string{a}
+		body, err := ev.AuditEvent(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := jcs.Transform(body)
+		if err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		if string(body) != string(want) {
+			t.Fatalf("not canonical:\n got %q\nwant %q", body, want)
+		}
+	})
+}

@@ -1,0 +1,162 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// FileName is the audit database inside the data directory, beside (never
+// inside) the record's database.
+const FileName = "audit.db"
+
+// versionTable is goose's table here: on PostgreSQL the audit tables may
+// share a schema with the store's, whose goose table has the default name.
+const versionTable = "audit_goose_version"
+
+// dialect is what differs between the two databases; the SQL is shared.
+type dialect struct {
+	name string
+	// lock, run first in each write transaction, keeps other processes
+	// sharing the database from appending until it commits. SQLite needs
+	// none: its write transactions begin IMMEDIATE.
+	lock     string
+	numbered bool // $1, $2 … rather than ?
+}
+
+// q rewrites ? placeholders for the dialect.
+func (d *dialect) q(s string) string {
+	if !d.numbered {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+var (
+	sqliteDialect = dialect{name: "sqlite"}
+	// The lock is keyed by schema: logs in different schemas of one
+	// database are different logs.
+	postgresDialect = dialect{name: "postgres", numbered: true,
+		lock: "SELECT pg_advisory_xact_lock(hashtextextended('sharedcare.audit.' || current_schema(), 0))"}
+)
+
+// OpenSQLite opens (creating if need be) the audit log in dir/audit.db.
+func OpenSQLite(ctx context.Context, dir string, o Options) (*Log, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return OpenSQLiteFile(ctx, filepath.Join(dir, FileName), o)
+}
+
+// OpenSQLiteFile opens the audit log in the SQLite database at path.
+// synchronous(FULL): an appended entry acknowledged by AppendSync survives
+// a power cut, not only a crash of the process.
+func OpenSQLiteFile(ctx context.Context, path string, o Options) (*Log, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("audit: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	if err := migrate(ctx, w, goose.DialectSQLite3, "migrations/sqlite", nil); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"_pragma": {"busy_timeout(10000)", "query_only(1)"}}.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("audit: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	return open(ctx, &sqliteDialect, r, w, func() error { return errors.Join(w.Close(), r.Close()) }, o)
+}
+
+// OpenPostgres opens the audit log in the database (and search_path
+// schema) the URL names: the record's own database, or another.
+func OpenPostgres(ctx context.Context, dsn string, o Options) (*Log, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = 4 // one writer, a few readers: audit is not the hot path
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	closeAll := func() error { err := db.Close(); pool.Close(); return err }
+	if err := db.PingContext(ctx); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("audit: connect: %w", err)
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	if err := migrate(ctx, db, goose.DialectPostgres, "migrations/postgres", locker); err != nil {
+		closeAll()
+		return nil, err
+	}
+	return open(ctx, &postgresDialect, db, db, closeAll, o)
+}
+
+func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, dir string, locker lock.SessionLocker) error {
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	st, err := database.NewStore(d, versionTable)
+	if err != nil {
+		return err
+	}
+	opts := []goose.ProviderOption{goose.WithStore(st)}
+	if locker != nil {
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider("", db, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("audit: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("audit: migrate: %w", err)
+	}
+	return nil
+}
