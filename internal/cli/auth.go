@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sharedcare/sharedcare/internal/access"
+	"github.com/sharedcare/sharedcare/internal/audit"
 	"github.com/sharedcare/sharedcare/internal/auth"
 	"github.com/sharedcare/sharedcare/internal/idp"
 )
@@ -122,4 +123,26 @@ func setupAuth(ctx context.Context, c serveConfig, addr string, log *slog.Logger
 	}
 	st.middleware = auth.Middleware(v, opts)
 	return st, nil
+}
+
+// keysDir is where the server's keys live: never in the database.
+func keysDir(c serveConfig) string {
+	if c.auth.keys != "" {
+		return c.auth.keys
+	}
+	return filepath.Join(c.data, "keys")
+}
+
+// openServerAudit opens the audit log beside the record: its own SQLite file in
+// the data directory, or its tables in the PostgreSQL database.
+func openServerAudit(ctx context.Context, c serveConfig, log *slog.Logger) (*audit.Log, error) {
+	key, err := audit.LoadKey(keysDir(c))
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	o := audit.Options{Key: key, Logger: log}
+	if c.db != "" {
+		return audit.OpenPostgres(ctx, c.db, o)
+	}
+	return audit.OpenSQLite(ctx, c.data, o)
 }

@@ -116,7 +116,7 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded ch
 			users[i] = a
 			users[i].Password = password
 		}
-		return p.SeedDemo(ctx, users, []idp.Client{loader})
+		return p.SeedDemo(ctx, users, []idp.Client{loader, demoApp})
 	}
 	go func() { served <- serve(ctx, sc, c.log, ready) }()
 	var addr string
@@ -320,6 +320,13 @@ a script with client credentials from `+"`sharedcare admin client add`"+`.
 Stop with Ctrl-C.
 `, base, nhs)
 }
+
+// demoApp is the demo's registered SMART app: a public client (PKCE, no
+// secret) that any SMART on FHIR app run on this machine can use, such
+// as the fhirclient library's standalone launch.
+var demoApp = idp.Client{ID: "demo-app", Name: "SMART app on this machine", Public: true,
+	RedirectURIs: []string{"http://localhost:8000/", "http://127.0.0.1:8000/", "http://localhost:8000/index.html"},
+	Scopes:       []string{"openid", "fhirUser", "launch", "launch/patient", "offline_access", "patient/*.cruds", "user/*.cruds"}}
 
 // bearer adds a bearer token to every request.
 type bearer struct {

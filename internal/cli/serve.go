@@ -190,7 +190,18 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 		return err
 	}
 	defer ln.Close()
-	authn, err := setupAuth(ctx, c, ln.Addr().String(), log, nil)
+	// The audit log: every access and change, hash-chained and signed
+	// with a key kept outside the database.
+	alog, err := openServerAudit(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer alog.Close() // after the HTTP server stops, before the store closes
+	authn, err := setupAuth(ctx, c, ln.Addr().String(), log, func(r *http.Request, status int, reason string) {
+		ev := rest.Event(r, "/fhir", status, access.NoteSummary{Refused: reason})
+		ev.Interaction = "refused"
+		alog.Append(ev)
+	})
 	if err != nil {
 		return err
 	}
@@ -234,6 +245,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	}
 	defer persons.Close()
 	api.Persons = persons
+	api.Audit, api.AuditLog = api.AuditTo(alog), alog
 	if c.sourceODS != "" {
 		ods, err := record.ParseODS(c.sourceODS)
 		if err != nil {

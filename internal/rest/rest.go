@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sharedcare/sharedcare/internal/audit"
 	"github.com/sharedcare/sharedcare/internal/bulk"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/person"
@@ -52,8 +53,10 @@ type Server struct {
 	Persons *person.Service
 	// Bulk runs Bulk Data export and import jobs (bulk.go); nil: not offered.
 	Bulk *bulk.Manager
-	// Audit, if set, records every request (access.go).
-	Audit AuditFunc
+	// Audit, if set, records every request (access.go); AuditLog, if set,
+	// serves AuditEvent searches from the audit log (audit.go).
+	Audit    AuditFunc
+	AuditLog *audit.Log
 
 	capability []byte
 	jobOwners  sync.Map // bulk job id → who started it (access.go)
@@ -206,6 +209,10 @@ func (s *Server) notAllowed(w http.ResponseWriter, r *http.Request, allow string
 
 func (s *Server) typeLevel(w http.ResponseWriter, r *http.Request) {
 	typ := r.PathValue("type")
+	if typ == "AuditEvent" && s.AuditLog != nil {
+		s.auditSearch(w, r)
+		return
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		s.search(w, r, record.SearchRequest{Type: typ, Params: r.URL.Query()})
