@@ -106,6 +106,11 @@ func rolePerms(pr *Principal, typ string) Perm {
 		return 0
 	}
 	r := pr.Role
+	if typ == "AuditEvent" && r != RolePrivacyOfficer {
+		// The access log is read through its own reports: the privacy
+		// officer's, and each patient's of their own record.
+		return 0
+	}
 	switch {
 	case r.Clinical():
 		if InRecord(typ) {

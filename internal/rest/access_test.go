@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"maps"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sharedcare/sharedcare/internal/access"
+	"github.com/sharedcare/sharedcare/internal/audit"
 	"github.com/sharedcare/sharedcare/internal/bulk"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/rest"
@@ -73,7 +75,7 @@ type accessWorld struct {
 	audits []access.NoteSummary
 }
 
-func newAccessWorld(t *testing.T, st store.Store) *accessWorld {
+func newAccessWorld(t *testing.T, st store.Store, with ...func(*rest.Server)) *accessWorld {
 	w := &accessWorld{}
 	h, svc := resttest.Handler(t, st, func(s *rest.Server) {
 		m, err := bulk.NewManager(s.Svc, bulk.Options{Dir: filepath.Join(t.TempDir(), "bulk"), Access: rest.SecondaryUse(s.Svc)})
@@ -86,6 +88,9 @@ func newAccessWorld(t *testing.T, st store.Store) *accessWorld {
 			w.mu.Lock()
 			w.audits = append(w.audits, n)
 			w.mu.Unlock()
+		}
+		for _, f := range with {
+			f(s)
 		}
 	})
 	svc.SetAccess(&access.Policy{})
@@ -526,6 +531,73 @@ func TestAccessBulk(t *testing.T) {
 			"Patient/pA", "Patient/pB", "Patient/pC"}
 		if !slices.Equal(got, want) {
 			t.Errorf("analyst export:\n got %v\nwant %v", got, want)
+		}
+	})
+}
+
+// TestAccessAuditLog: every access lands in the audit log; a patient
+// lists who has looked at their own record (break-glass reasons
+// included) and nobody else's; the privacy officer finds the
+// break-glass accesses; others may not read the log.
+func TestAccessAuditLog(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *client) {
+		_, key, _ := ed25519.GenerateKey(nil)
+		alog, err := audit.OpenSQLite(t.Context(), t.TempDir(), audit.Options{Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { alog.Close() })
+		w := newAccessWorld(t, c.st, func(s *rest.Server) { s.Audit, s.AuditLog = s.AuditTo(alog), alog })
+		w.as("gp1", "GET", "/Observation?patient=pA", "")
+		w.as("gp1", "GET", "/Observation/b1", "") // refused: audited too
+		w.as("cons", "POST", "/Patient/pA/$break-glass", `{"resourceType":"Parameters","parameter":[{"name":"reason","valueCode":"emergency"},{"name":"text","valueString":"unconscious in A&E"}]}`)
+		w.as("cons", "GET", "/Observation/a2", "")
+		if err := alog.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		agents := func(r *response) (who []string, reasons string) {
+			for _, e := range bundleEntries(r) {
+				for _, a := range get(e, "resource", "agent").([]any) {
+					if get(a, "requestor") == true {
+						who = append(who, str(a, "who", "identifier", "value"))
+					}
+				}
+				reasons += string(mustJSON(t, get(e, "resource")))
+			}
+			return who, reasons
+		}
+		r := w.as("patA", "GET", "/AuditEvent", "")
+		if r.Status != 200 {
+			t.Fatalf("patA's access log: %d %s", r.Status, r.Raw)
+		}
+		who, all := agents(r)
+		if !slices.Contains(who, "gp1") || !slices.Contains(who, "cons") {
+			t.Errorf("patA's log names %v, want gp1 and cons", who)
+		}
+		if !strings.Contains(all, "unconscious in A") {
+			t.Errorf("patA's log lacks the break-glass reason")
+		}
+		if strings.Contains(all, "Observation/b1") {
+			t.Errorf("patA's log shows an access to someone else's record")
+		}
+		if r := w.as("patA", "GET", "/AuditEvent?patient=pB", ""); r.Status != 403 {
+			t.Errorf("patA read pB's access log: %d", r.Status)
+		}
+		r = w.as("officer", "GET", "/AuditEvent?purpose=ETREAT", "")
+		if who, _ := agents(r); r.Status != 200 || len(who) == 0 || slices.ContainsFunc(who, func(s string) bool { return s != "cons" }) {
+			t.Errorf("the break-glass report: %d %v", r.Status, who)
+		}
+		r = w.as("officer", "GET", "/AuditEvent?agent=gp1", "")
+		if who, all := agents(r); len(who) != 2 || !strings.Contains(all, "Forbidden") {
+			t.Errorf("gp1's accesses, refusal included: %v", who)
+		}
+		for _, who := range []string{"gp1", "admin", "analyst", ""} {
+			if r := w.as(who, "GET", "/AuditEvent", ""); r.Status != 403 && r.Status != 401 {
+				t.Errorf("%s read the access log: %d", who, r.Status)
+			}
+		}
+		if rep, err := alog.Verify(t.Context()); err != nil || !rep.OK() {
+			t.Errorf("the log does not verify: %v %+v", err, rep)
 		}
 	})
 }
