@@ -447,6 +447,17 @@ func TestAccessOverTime(t *testing.T) {
 			t.Errorf("count under dissent: %s", r.Raw)
 		}
 
+		// A professional writes for their own organisation, whatever a
+		// header says.
+		obs := `{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/pD"}}`
+		if r := w.as("gp1", "POST", "/Observation", obs, rest.SourceHeader, odsTrust); r.Status != 403 {
+			t.Errorf("gp1 wrote as the trust: %d %s", r.Status, r.Raw)
+		}
+		r = expect("gp1", "POST", "/Observation", obs, 201)
+		if !strings.Contains(string(r.Raw), `"code":"`+odsGP1+`"`) || !strings.Contains(string(r.Raw), "ods-organization-code|"+odsGP1) {
+			t.Errorf("gp1's write is not attributed to GP1: %s", r.Raw)
+		}
+
 		// The social care view: a care team membership relates the
 		// council; it sees the social care types, and other items only
 		// when shared with social care.
