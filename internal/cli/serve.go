@@ -246,6 +246,9 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	defer persons.Close()
 	api.Persons = persons
 	api.Audit, api.AuditLog = api.AuditTo(alog), alog
+	if p := authn.idp; p != nil {
+		api.OAuth = &rest.OAuthEndpoints{Authorize: p.Issuer() + "/authorize", Token: p.Issuer() + "/oauth/token"}
+	}
 	if c.sourceODS != "" {
 		ods, err := record.ParseODS(c.sourceODS)
 		if err != nil {

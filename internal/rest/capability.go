@@ -117,6 +117,20 @@ func (s *Server) capabilityStatement(base string) map[string]any {
 	if ops := s.systemOperations(); len(ops) > 0 {
 		cs["rest"].([]map[string]any)[0]["operation"] = ops
 	}
+	if s.OAuth != nil {
+		// SMART App Launch: where apps get their tokens.
+		cs["rest"].([]map[string]any)[0]["security"] = map[string]any{
+			"service": []any{map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
+			"extension": []any{map[string]any{
+				"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+				"extension": []any{
+					map[string]any{"url": "authorize", "valueUri": s.OAuth.Authorize},
+					map[string]any{"url": "token", "valueUri": s.OAuth.Token},
+				},
+			}},
+			"description": "OAuth 2.0 bearer tokens (SMART on FHIR v2 scopes); see .well-known/smart-configuration",
+		}
+	}
 	return cs
 }
 

@@ -57,10 +57,16 @@ type Server struct {
 	// serves AuditEvent searches from the audit log (audit.go).
 	Audit    AuditFunc
 	AuditLog *audit.Log
+	// OAuth, if set, is where apps sign in (the CapabilityStatement's
+	// security section).
+	OAuth *OAuthEndpoints
 
 	capability []byte
 	jobOwners  sync.Map // bulk job id → who started it (access.go)
 }
+
+// OAuthEndpoints are the authorization server's endpoints.
+type OAuthEndpoints struct{ Authorize, Token string }
 
 // New returns a Server for svc at prefix.
 func New(svc *record.Service, prefix string, log *slog.Logger) *Server {
