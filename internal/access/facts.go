@@ -27,6 +27,10 @@ type Facts struct {
 	// Delegates are the RelatedPerson references that may act for the
 	// person (a parent, a carer).
 	Delegates []string
+	// SealedBy are the ODS codes of the organisations that contributed
+	// sealed items to the record ("" for items without one): whether to
+	// tell someone that something is withheld from them.
+	SealedBy []string
 }
 
 // Care is an encounter, an episode of care or a referral: where, when, and

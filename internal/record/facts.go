@@ -2,6 +2,8 @@ package record
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"net/url"
 	"strings"
 	"sync"
@@ -156,6 +158,26 @@ func (s *Service) gatherFacts(ctx context.Context, id string) (*access.Facts, er
 			if err := s.addFact(ctx, f, r, obj, latest); err != nil {
 				return nil, err
 			}
+		}
+	}
+	sealed, err := s.Search(ctx, SearchRequest{Compartment: f.Patients[0], linked: f.Patients[1:], Params: url.Values{
+		"_security": {access.SysConfidentiality + "|R," + access.SysConfidentiality + "|V"}, "_count": {"1000"}}})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range sealed.Matches {
+		var m itemMeta
+		if json.Unmarshal(r.Body, &m) != nil {
+			continue
+		}
+		org := ""
+		for _, t := range m.Meta.Tag {
+			if t.System == access.SysODS {
+				org = t.Code
+			}
+		}
+		if !slices.Contains(f.SealedBy, org) {
+			f.SealedBy = append(f.SealedBy, org)
 		}
 	}
 	return f, nil

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -129,6 +130,8 @@ func (s *Service) decideResource(ctx context.Context, p *access.Policy, pr *acce
 	return s.decidePerson(ctx, p, pr, patientKey)
 }
 
+var confidentiality = []byte(access.SysConfidentiality)
+
 // itemMeta is the part of a resource the item rules read.
 type itemMeta struct {
 	Meta struct {
@@ -146,8 +149,8 @@ func visible(pr *access.Principal, d access.Decision, r *store.Resource) bool {
 	}
 	social := d.SocialOnly && !access.SocialView(r.Type)
 	own := d.OwnOrgOnly && r.Type != "Patient"
-	if d.Unseal && !social && !own && !d.WithholdFromPatient {
-		return true
+	if !social && !own && !d.WithholdFromPatient && (d.Unseal || !bytes.Contains(r.Body, confidentiality)) {
+		return true // nothing to read in meta (the common case: no security label)
 	}
 	var m itemMeta
 	if err := json.Unmarshal(r.Body, &m); err != nil {
@@ -420,7 +423,7 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 	if len(anchors) > maxAnchors {
 		return nil, fhir.E(fhir.Forbidden, "the search names more than %d people; narrow it", maxAnchors)
 	}
-	var owners []string
+	var owners, sealedBy []string
 	var decisions []access.Decision
 	var lastRefusal access.Decision
 	done := map[string]bool{}
@@ -439,6 +442,7 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 		for _, id := range f.Patients {
 			done[id] = true
 		}
+		sealedBy = append(sealedBy, f.SealedBy...)
 		if !d.Allowed {
 			if named[a] {
 				return nil, personRefusal(d)
@@ -483,13 +487,11 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 	if strict.WithholdFromPatient {
 		sq.Filters = append(sq.Filters, store.Filter{Types: recordTypes, Withhold: []store.TokenRef{{Param: "_tag", System: access.SysPatientView, Code: "withhold"}}})
 	}
-	if !strict.Unseal {
-		if n, err := s.sealedCount(ctx, pr, owners, sq.Types); err != nil {
-			return nil, err
-		} else if n > 0 {
-			access.NoteFrom(ctx).Withheld(int(n))
-			res.Warnings = append(res.Warnings, "some items in this record are withheld from you (sealed by the organisation that recorded them)")
-		}
+	if !strict.Unseal && slices.ContainsFunc(sealedBy, func(org string) bool { return org != pr.Org || org == "" }) {
+		// Said of the record, not of the search: what is withheld, and
+		// whether it would have matched, stays unsaid.
+		access.NoteFrom(ctx).Withheld(1)
+		res.Warnings = append(res.Warnings, "some items in this record are withheld from you (sealed by the organisation that recorded them)")
 	}
 	return decisions, nil
 }
@@ -522,21 +524,6 @@ func sealedFilter(pr *access.Principal, types []string) store.Filter {
 		f.Except = []store.TokenRef{odsTag(pr.Org)}
 	}
 	return f
-}
-
-// sealedCount counts the sealed items in owners' records of types that
-// pr's organisation did not contribute: whether to say something was
-// withheld, never what.
-func (s *Service) sealedCount(ctx context.Context, pr *access.Principal, owners, types []string) (int64, error) {
-	q, err := search.Parse("", url.Values{"_security": {access.SysConfidentiality + "|R," + access.SysConfidentiality + "|V"}}, search.Options{Params: s.Definitions().Params()})
-	if err != nil {
-		return 0, err
-	}
-	sq := store.SearchQuery{Types: types, Clauses: q.Clauses, Filters: []store.Filter{{Restrict: true, Owners: owners}}}
-	if pr.Org != "" {
-		sq.Filters = append(sq.Filters, store.Filter{Withhold: []store.TokenRef{odsTag(pr.Org)}})
-	}
-	return s.Store.SearchCount(ctx, sq)
 }
 
 // anchorsOf returns the Patient ids a clause confines a search to: a

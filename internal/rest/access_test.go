@@ -382,6 +382,15 @@ func TestAccessOverTime(t *testing.T) {
 			return w.as(who, "POST", "/Patient/"+patient+"/$break-glass", `{"resourceType":"Parameters","parameter":[{"name":"reason","valueCode":"`+reason+`"},{"name":"text","valueString":"came in by ambulance"}]}`)
 		}
 
+		// A search of a record with sealed items says something is
+		// withheld, not what; with none, it says nothing.
+		if r := expect("gp1", "GET", "/Observation?patient=pA", "", 200); !strings.Contains(string(r.Raw), "withheld") {
+			t.Errorf("no word of withheld items: %s", r.Raw)
+		}
+		if r := expect("gp1", "GET", "/Observation?patient=pD", "", 200); strings.Contains(string(r.Raw), "withheld") {
+			t.Errorf("withheld items claimed where there are none: %s", r.Raw)
+		}
+
 		// The trust has pB on a ward, but pB shares only in an emergency.
 		r := expect("cons", "GET", "/Observation?patient=pB", "", 403)
 		if !strings.Contains(string(r.Raw), "$break-glass") {
