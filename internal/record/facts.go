@@ -3,8 +3,8 @@ package record
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
