@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,6 +18,8 @@ import (
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/sharedcare/sharedcare/internal/store/sqlbuild"
 )
 
 //go:embed migrations
@@ -47,18 +48,7 @@ func (d *dialect) q(s string) string {
 	if !d.numbered {
 		return s
 	}
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return sqlbuild.Numbered(s)
 }
 
 var (

@@ -153,3 +153,22 @@ func clamp(limit int) int {
 	}
 	return limit
 }
+
+// Numbered rewrites the ? placeholders of hand-written SQL as PostgreSQL's
+// $1, $2…, for the packages that keep their own tables in the same
+// database (the audit log, the identity provider). Their SQL holds no
+// literal question marks.
+func Numbered(query string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
