@@ -270,6 +270,23 @@ func (s *Service) guardWrite(ctx context.Context, e *entry, cur *store.Resource,
 	return nil
 }
 
+// guardConditional refuses conditional interactions (If-None-Exist,
+// conditional update, patch and delete, conditional references) to all
+// but systems: their criteria run over everyone's records, and what they
+// find (one match, none, several) would tell a person about records they
+// may not open. Feeds and integration engines, which use them, are
+// systems.
+func (s *Service) guardConditional(ctx context.Context) error {
+	p, pr, err := s.principal(ctx)
+	if p == nil || err != nil {
+		return err
+	}
+	if pr.Kind != access.System {
+		return fhir.E(fhir.Forbidden, "conditional interactions and references are for systems: name the resource by id")
+	}
+	return nil
+}
+
 // preapprove decides a single write before its transaction where the
 // record it touches is already known, so the single writer does not wait
 // on the lookups a decision may need.

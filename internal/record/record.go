@@ -441,6 +441,11 @@ func (s *Service) preparePatch(e *entry, patch []byte) error {
 
 // resolveTarget settles which resource a conditional entry acts on.
 func (s *Service) resolveTarget(ctx context.Context, tx store.Tx, e *entry) error {
+	if e.cond != "" {
+		if err := s.guardConditional(ctx); err != nil {
+			return err
+		}
+	}
 	switch e.method {
 	case "POST":
 		if e.id == "" {

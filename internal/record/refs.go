@@ -94,6 +94,9 @@ func (s *Service) resolveConditionalRefs(ctx context.Context, tx store.Tx, m any
 }
 
 func (s *Service) resolveRef(ctx context.Context, tx store.Tx, typ, q, ref string) (string, error) {
+	if err := s.guardConditional(ctx); err != nil {
+		return "", err
+	}
 	if err := s.CheckType(typ); err != nil {
 		return "", fhir.E(fhir.Invalid, "conditional reference %q: unknown resource type %q", ref, typ)
 	}

@@ -243,6 +243,10 @@ func TestAccessMatrix(t *testing.T) {
 				{"POST", "/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/pB"}}`, 403, nil, ""},
 				{"POST", "/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"pulse"}}`, 403, nil, ""},
 				{"POST", "/Organization", `{"resourceType":"Organization","name":"x"}`, 403, nil, ""},
+				// Conditional interactions would probe everyone's records.
+				{"PUT", "/Observation?code=8867-4&patient=pB", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pA"}}`, 403, nil, ""},
+				{"DELETE", "/Observation?patient=pB", "", 403, nil, ""},
+				{"POST", "/", `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?_id=pB"}},"request":{"method":"POST","url":"Observation"}}]}`, 403, nil, ""},
 				{"PATCH", "/Observation/b1", `[{"op":"replace","path":"/status","value":"amended"}]`, 403, nil, ""},
 				{"PATCH", "/Condition/a3", `[{"op":"replace","path":"/clinicalStatus/text","value":"x"}]`, 403, nil, ""},
 				{"DELETE", "/Observation/b1", "", 403, nil, ""},
@@ -456,6 +460,10 @@ func TestAccessOverTime(t *testing.T) {
 			t.Errorf("count under dissent: %s", r.Raw)
 		}
 
+		// A conditional create would say whether pB has such an item.
+		if r := w.as("gp1", "POST", "/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pA"}}`, "If-None-Exist", "patient=pB&code=8867-4"); r.Status != 403 {
+			t.Errorf("a conditional create by a user: %d %s", r.Status, r.Raw)
+		}
 		// A professional writes for their own organisation, whatever a
 		// header says.
 		obs := `{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/pD"}}`
