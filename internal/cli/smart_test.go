@@ -17,16 +17,16 @@ import (
 // (npm), in scripts/smart/standalone.js, completes a standalone launch
 // against the demo (discovery, authorization code with PKCE, the patient
 // signs in, the token exchange with patient context) and reads the
-// patient's record. It needs node and `npm ci` in scripts/smart (CI does
+// patient's record. It needs node and `npm install` in scripts/smart (CI does
 // both); elsewhere it skips.
 func TestSMARTStandaloneLaunch(t *testing.T) {
 	dir, _ := filepath.Abs("../../scripts/smart")
 	node, err := exec.LookPath("node")
 	if _, serr := os.Stat(filepath.Join(dir, "node_modules", "fhirclient")); err != nil || serr != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs node and scripts/smart/node_modules (npm ci): %v %v", err, serr)
+			t.Fatalf("CI needs node and scripts/smart/node_modules (npm install): %v %v", err, serr)
 		}
-		t.Skip("node or scripts/smart/node_modules missing (run npm ci in scripts/smart)")
+		t.Skip("node or scripts/smart/node_modules missing (run npm install in scripts/smart)")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

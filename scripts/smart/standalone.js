@@ -4,7 +4,7 @@
 // .well-known/smart-configuration) for a patient's record, the user signs
 // in, and the app reads the record with the token it got.
 //
-//   npm ci && node standalone.js FHIR_BASE USERNAME PASSWORD
+//   npm install && node standalone.js FHIR_BASE USERNAME PASSWORD
 //
 // (USERNAME and PASSWORD are a patient's from `sharedcare demo`'s list.)
 // The app listens on http://localhost:8000, the redirect URI the demo
