@@ -3,12 +3,14 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -85,5 +87,18 @@ func TestServeSignIn(t *testing.T) {
 	}
 	if got, b := get("/Condition?patient=x", tok.AccessToken); got != 403 {
 		t.Errorf("GET /Condition outside the token's scopes: %d %s", got, b)
+	}
+
+	// Everything above, refusals included, is in the audit log, which
+	// verifies once the server has stopped and signed its last checkpoint.
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	out, err = exec.Command(binary(t), "audit", "verify", "--data", dir).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("OK")) {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	var n int
+	if _, err := fmt.Sscanf(string(out), "%d entries", &n); err != nil || n < 5 {
+		t.Errorf("the log holds %d entries, want the 5 requests to records (three refused):\n%s", n, out)
 	}
 }
