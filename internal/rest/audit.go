@@ -21,8 +21,7 @@ import (
 // entry is stored.
 func (s *Server) AuditTo(log *audit.Log) AuditFunc {
 	return func(r *http.Request, status int, n access.NoteSummary, sync bool) {
-		interaction := Interaction(r, s.Prefix)
-		if interaction == "capabilities" || strings.Contains(r.URL.Path, "/.well-known/") {
+		if strings.HasSuffix(r.URL.Path, "/metadata") || strings.Contains(r.URL.Path, "/.well-known/") {
 			return // nobody's record
 		}
 		ev := Event(r, s.Prefix, status, n)
