@@ -100,7 +100,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		args func(t *testing.T) []string
 	}{
 		{"sqlite", func(t *testing.T) []string { return []string{"--data", t.TempDir()} }},
-		{"postgres", func(t *testing.T) []string { return []string{"--db", postgres.TestURL(t)} }},
+		{"postgres", func(t *testing.T) []string { return []string{"--db", postgres.TestURL(t), "--data", t.TempDir()} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args(t)
