@@ -421,8 +421,9 @@ type row struct {
 // goroutine.
 func (l *Log) encode(evs []*Event) ([]row, error) {
 	rows := make([]row, len(evs))
-	workers := min(runtime.GOMAXPROCS(0), (len(evs)+15)/16)
-	errs := make([]error, max(workers, 1))
+	workers := min(runtime.GOMAXPROCS(0)/2, (len(evs)+63)/64) // leave a core to the requests
+	workers = max(workers, 1)
+	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {

@@ -72,7 +72,7 @@ func OpenSQLite(ctx context.Context, dir string, o Options) (*Log, error) {
 // a power cut, not only a crash of the process.
 func OpenSQLiteFile(ctx context.Context, path string, o Options) (*Log, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-65536)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

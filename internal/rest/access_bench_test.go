@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/audit"
@@ -38,7 +39,7 @@ func BenchmarkAccessRead(b *testing.B) {
 				}
 				if mode == "access+audit" {
 					_, key, _ := ed25519.GenerateKey(nil)
-					if alog, err = audit.OpenSQLite(b.Context(), b.TempDir(), audit.Options{Key: key}); err != nil {
+					if alog, err = audit.OpenSQLite(b.Context(), b.TempDir(), audit.Options{Key: key, BatchWait: 100 * time.Millisecond, BatchMax: 4096}); err != nil { // as serve opens it
 						b.Fatal(err)
 					}
 					s.Audit, s.AuditLog = s.AuditTo(alog), alog
