@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/audit"
@@ -141,11 +140,7 @@ func openServerAudit(ctx context.Context, c serveConfig, log *slog.Logger) (*aud
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
-	// Reads' entries are gathered for up to 100 ms, writes' are committed
-	// at once: each commit rewrites the tails of the log's indexes, so
-	// bigger batches cost far fewer page writes per entry (what a crash
-	// may lose is the reads of that window; docs/AUDIT.md).
-	o := audit.Options{Key: key, Logger: log, BatchWait: 100 * time.Millisecond, BatchMax: 4096}
+	o := audit.Options{Key: key, Logger: log}
 	if c.db != "" {
 		return audit.OpenPostgres(ctx, c.db, o)
 	}

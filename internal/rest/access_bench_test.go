@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/audit"
@@ -39,7 +38,7 @@ func BenchmarkAccessRead(b *testing.B) {
 				}
 				if mode == "access+audit" {
 					_, key, _ := ed25519.GenerateKey(nil)
-					if alog, err = audit.OpenSQLite(b.Context(), b.TempDir(), audit.Options{Key: key, BatchWait: 100 * time.Millisecond, BatchMax: 4096}); err != nil { // as serve opens it
+					if alog, err = audit.OpenSQLite(b.Context(), b.TempDir(), audit.Options{Key: key}); err != nil {
 						b.Fatal(err)
 					}
 					s.Audit, s.AuditLog = s.AuditTo(alog), alog
