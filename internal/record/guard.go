@@ -253,7 +253,7 @@ func (s *Service) guardWrite(ctx context.Context, e *entry, cur *store.Resource,
 		d, ok := e.approved[k]
 		if !ok {
 			var err error
-			if d, err = s.decideResource(ctx, p, pr, e.typ, k); err != nil {
+			if d, err = s.decideWrite(ctx, p, pr, e.typ, k); err != nil {
 				return err
 			}
 		}
@@ -287,6 +287,16 @@ func (s *Service) guardConditional(ctx context.Context) error {
 	return nil
 }
 
+// decideWrite is decideResource for a change: demographics open to every
+// professional for reading are not theirs to change without a
+// relationship with the person.
+func (s *Service) decideWrite(ctx context.Context, p *access.Policy, pr *access.Principal, typ, patientKey string) (access.Decision, error) {
+	if typ == "Patient" && patientKey != "" && pr.Kind == access.User {
+		return s.decidePerson(ctx, p, pr, patientKey)
+	}
+	return s.decideResource(ctx, p, pr, typ, patientKey)
+}
+
 // preapprove decides a single write before its transaction where the
 // record it touches is already known, so the single writer does not wait
 // on the lookups a decision may need.
@@ -314,7 +324,7 @@ func (s *Service) preapprove(ctx context.Context, e *entry) error {
 		if e.typ == "Patient" && k == e.id && pr.Kind == access.User {
 			continue // decided in the transaction, where it is known whether it exists
 		}
-		d, err := s.decideResource(ctx, p, pr, e.typ, k)
+		d, err := s.decideWrite(ctx, p, pr, e.typ, k)
 		if err != nil {
 			return err
 		}

@@ -243,6 +243,12 @@ func TestAccessMatrix(t *testing.T) {
 				{"POST", "/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/pB"}}`, 403, nil, ""},
 				{"POST", "/Observation", `{"resourceType":"Observation","status":"final","code":{"text":"pulse"}}`, 403, nil, ""},
 				{"POST", "/Organization", `{"resourceType":"Organization","name":"x"}`, 403, nil, ""},
+				// Demographics are readable by all professionals, changed
+				// only with a relationship.
+				{"PUT", "/Patient/pB", `{"resourceType":"Patient","id":"pB","name":[{"family":"Changed"}]}`, 403, nil, ""},
+				{"PATCH", "/Patient/pB", `[{"op":"replace","path":"/birthDate","value":"1971-01-01"}]`, 403, nil, ""},
+				{"PATCH", "/Patient/pD", `[{"op":"replace","path":"/birthDate","value":"1970-01-02"}]`, 200, nil, ""},
+				{"POST", "/Patient", `{"resourceType":"Patient","name":[{"family":"Newborn"}]}`, 201, nil, ""},
 				// Conditional interactions would probe everyone's records.
 				{"PUT", "/Observation?code=8867-4&patient=pB", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/pA"}}`, 403, nil, ""},
 				{"DELETE", "/Observation?patient=pB", "", 403, nil, ""},
