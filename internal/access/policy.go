@@ -29,7 +29,9 @@ func (p *Policy) now() time.Time {
 	return time.Now()
 }
 
-func (p *Policy) recent() time.Duration {
+// RecentWindow is how long after care ends it still counts as a
+// legitimate relationship.
+func (p *Policy) RecentWindow() time.Duration {
 	if p == nil || p.Recent == 0 {
 		return 90 * 24 * time.Hour
 	}
@@ -323,7 +325,7 @@ func (p *Policy) relationship(pr *Principal, f *Facts, now time.Time) (bool, str
 			}
 		}
 	}
-	cutoff := now.Add(-p.recent())
+	cutoff := now.Add(-p.RecentWindow())
 	care := func(cs []Care, what string) {
 		for _, c := range cs {
 			if pr.Org == "" || !slices.Contains(c.Orgs, pr.Org) {

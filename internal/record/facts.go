@@ -130,7 +130,7 @@ func (s *Service) gatherFacts(ctx context.Context, id string) (*access.Facts, er
 		}
 	}
 	now := s.Now()
-	since := now.Add(-recentWindow(s.guard.policy.Load())).UTC().Format(time.RFC3339)
+	since := now.Add(-s.guard.policy.Load().RecentWindow()).UTC().Format(time.RFC3339)
 	type lookup struct {
 		typ    string
 		params url.Values
@@ -364,13 +364,6 @@ func grantOf(obj fhir.Object) access.Grant {
 		}
 	}
 	return g
-}
-
-func recentWindow(p *access.Policy) time.Duration {
-	if p == nil || p.Recent == 0 {
-		return 90 * 24 * time.Hour
-	}
-	return p.Recent
 }
 
 func strOf(v any) string {

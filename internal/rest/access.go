@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/bulk"
@@ -142,7 +141,7 @@ func (s *Server) matchesPersons(w http.ResponseWriter, r *http.Request) bool {
 		s.fail(w, r, fhir.E(fhir.Unauthorized, "sign in to use the shared record"))
 		return false
 	}
-	if pr.Kind == access.PatientUser || p.TypePerms(pr, "Patient")&access.Search == 0 || strings.TrimSpace(string(pr.Role)) == "" {
+	if pr.Kind == access.PatientUser || p.TypePerms(pr, "Patient")&access.Search == 0 {
 		s.fail(w, r, fhir.E(fhir.Forbidden, "$match is for professionals and systems that may search for people"))
 		return false
 	}

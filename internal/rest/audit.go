@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -219,7 +220,7 @@ func (s *Server) auditScope(r *http.Request, f *audit.Filter) error {
 			return err
 		}
 		for _, want := range f.Patients {
-			if !contains(facts.Patients, want) {
+			if !slices.Contains(facts.Patients, want) {
 				return fhir.E(fhir.Forbidden, "you may see who has looked at your own record only")
 			}
 		}
@@ -234,13 +235,4 @@ func (s *Server) auditScope(r *http.Request, f *audit.Filter) error {
 		return nil // the privacy officer, and systems with AuditEvent scopes
 	}
 	return fhir.E(fhir.Forbidden, "the access log is for privacy officers and, for their own record, patients")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
