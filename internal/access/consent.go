@@ -25,6 +25,9 @@ const (
 	// SysPatientView tags items held back from the patient's own view
 	// (withhold: a result not yet discussed).
 	SysPatientView = "https://sharedcare.example/CodeSystem/patient-view"
+	// SysAddressedTo tags a Communication or Task addressed to an
+	// organisation (its ODS code): the organisation's inbox searches it.
+	SysAddressedTo = "https://sharedcare.example/CodeSystem/addressed-to"
 )
 
 // SNOMED CT codes of the opt-outs and of dissent, as GP systems record them.

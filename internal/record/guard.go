@@ -438,6 +438,17 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 		anchors = append(anchors, pr.Patient)
 	}
 	if len(anchors) == 0 {
+		if inbox, err := inboxSearch(p, pr, q, recordTypes, req.Compartment); err != nil {
+			return nil, err
+		} else if inbox {
+			// The organisation's inbox, across the people it is addressed
+			// about: only what is addressed to the user's organisation,
+			// sealed items withheld as anywhere else.
+			sq.Filters = append(sq.Filters,
+				store.Filter{Types: recordTypes, Require: []store.TokenRef{{Param: "_tag", System: access.SysAddressedTo, Code: pr.Org}}},
+				sealedFilter(pr, recordTypes))
+			return nil, nil
+		}
 		if !clinical && pr.Kind == access.User {
 			// Finding a person by demographics.
 			sq.Filters = append(sq.Filters, sealedFilter(pr, []string{"Patient"}))
@@ -521,6 +532,64 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 		res.Warnings = append(res.Warnings, "some items in this record are withheld from you (sealed by the organisation that recorded them)")
 	}
 	return decisions, nil
+}
+
+// inboxSearch reports whether a search that names nobody's record is an
+// organisation's inbox: a professional with access to care records
+// searching only Communication or only Task with
+// _tag=SysAddressedTo|<their organisation>. Naming another organisation
+// is refused.
+func inboxSearch(p *access.Policy, pr *access.Principal, q *search.Query, types []string, compartment string) (bool, error) {
+	if pr.Kind != access.User || compartment != "" || len(types) != 1 || (types[0] != "Communication" && types[0] != "Task") {
+		return false, nil
+	}
+	asked := false
+	for _, c := range q.Clauses {
+		if c.Param.Code != "_tag" {
+			continue
+		}
+		for _, v := range c.Values {
+			if v.Token == nil || v.Token.System != access.SysAddressedTo {
+				continue
+			}
+			if c.Modifier != search.ModNone || pr.Org == "" || v.Token.Code != pr.Org {
+				return false, fhir.E(fhir.Forbidden, "an inbox search is of what is addressed to your own organisation: _tag=%s|%s", access.SysAddressedTo, pr.Org)
+			}
+			asked = true
+		}
+	}
+	if !asked {
+		return false, nil
+	}
+	if !inboxRole(pr) || p.PatientScoped(pr, types[0]) {
+		return false, fhir.E(fhir.Forbidden, "the role %s (or the token's scopes) gives no organisation inbox", pr.Role)
+	}
+	return true, nil
+}
+
+// inboxRole reports whether pr's role reads an organisation's inbox:
+// those who give care.
+func inboxRole(pr *access.Principal) bool {
+	return pr.Kind == access.User && pr.Org != "" && (pr.Role.Clinical() || pr.Role == access.RoleSocialWorker)
+}
+
+// inboxItem reports whether r, a match of a search, is an item addressed
+// to pr's organisation that pr reads in its inbox (inboxSearch), sealed
+// items excepted: the inbox search's filters let only those through.
+func inboxItem(pr *access.Principal, r *store.Resource) bool {
+	if !inboxRole(pr) || (r.Type != "Communication" && r.Type != "Task") || !bytes.Contains(r.Body, []byte(access.SysAddressedTo)) {
+		return false
+	}
+	var m itemMeta
+	if json.Unmarshal(r.Body, &m) != nil {
+		return false
+	}
+	for _, t := range m.Meta.Tag {
+		if t.System == access.SysAddressedTo && t.Code == pr.Org {
+			return visible(pr, access.Decision{}, r)
+		}
+	}
+	return false
 }
 
 // strictest combines the decisions for several people into the one whose
@@ -644,7 +713,7 @@ func (s *Service) filterIncluded(ctx context.Context, res *SearchResult) error {
 		return err
 	}
 	var n int
-	res.Matches, n, err = s.keepVisible(ctx, p, pr, res.Matches)
+	res.Matches, n, err = s.keepVisible(ctx, p, pr, res.Matches, true)
 	if err != nil {
 		return err
 	}
@@ -652,7 +721,7 @@ func (s *Service) filterIncluded(ctx context.Context, res *SearchResult) error {
 		// The database filters should have kept these out: a bug, never a leak.
 		s.log().ErrorContext(ctx, "access: search returned items the filters should have withheld", slog.Int("count", n))
 	}
-	res.Included, n, err = s.keepVisible(ctx, p, pr, res.Included)
+	res.Included, n, err = s.keepVisible(ctx, p, pr, res.Included, false)
 	if err != nil {
 		return err
 	}
@@ -670,8 +739,9 @@ func (s *Service) filterIncluded(ctx context.Context, res *SearchResult) error {
 }
 
 // keepVisible returns the resources of rs pr may see and how many it
-// left out, deciding once per person.
-func (s *Service) keepVisible(ctx context.Context, p *access.Policy, pr *access.Principal, rs []store.Resource) ([]store.Resource, int, error) {
+// left out, deciding once per person. matches says rs are a search's
+// matches, among which items addressed to pr's organisation are its inbox.
+func (s *Service) keepVisible(ctx context.Context, p *access.Policy, pr *access.Principal, rs []store.Resource, matches bool) ([]store.Resource, int, error) {
 	decided := map[string]access.Decision{}
 	out := rs[:0]
 	n := 0
@@ -681,7 +751,7 @@ func (s *Service) keepVisible(ctx context.Context, p *access.Policy, pr *access.
 			n++
 			continue
 		}
-		if officerTask(pr, r.Type, r.Body) {
+		if officerTask(pr, r.Type, r.Body) || (matches && inboxItem(pr, r)) {
 			out = append(out, *r)
 			continue
 		}
@@ -735,7 +805,7 @@ func (s *Service) filterVersions(ctx context.Context, p *access.Policy, pr *acce
 	if p == nil || pr.Kind == access.System {
 		return vs, nil
 	}
-	out, n, err := s.keepVisible(ctx, p, pr, vs)
+	out, n, err := s.keepVisible(ctx, p, pr, vs, false)
 	if err != nil {
 		return nil, err
 	}
