@@ -281,14 +281,6 @@ type attachment struct {
 	Creation    string `json:"creation"`
 }
 
-// actor is the element of Procedure.performer, Immunization.performer,
-// Encounter.participant and Appointment.participant that names who.
-type actor struct {
-	Actor      reference `json:"actor"`
-	Individual reference `json:"individual"`
-	OnBehalfOf reference `json:"onBehalfOf"`
-}
-
 type encLocation struct {
 	Location reference `json:"location"`
 	Period   period    `json:"period"`
@@ -363,8 +355,10 @@ func actors(b json.RawMessage) []reference {
 		return references(b)
 	}
 	var as []struct {
-		actor
-		reference
+		Actor      reference `json:"actor"`
+		Individual reference `json:"individual"`
+		Reference  string    `json:"reference"`
+		Display    string    `json:"display"`
 	}
 	if !decodeRaw(b, &as) {
 		return nil
@@ -377,7 +371,7 @@ func actors(b json.RawMessage) []reference {
 		case a.Individual.Reference != "" || a.Individual.Display != "":
 			out = append(out, a.Individual)
 		default:
-			out = append(out, a.reference)
+			out = append(out, reference{Reference: a.Reference, Display: a.Display})
 		}
 	}
 	return out
