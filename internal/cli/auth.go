@@ -49,7 +49,9 @@ func (a *authConfig) flags(fs interface {
 type authStack struct {
 	idp        *idp.Provider // nil with --no-idp
 	middleware func(http.Handler) http.Handler
+	verifier   *auth.Verifier
 	fhirBase   string
+	root       string // the server's public root URL
 }
 
 func (s *authStack) close() {
@@ -65,7 +67,9 @@ func publicPath(r *http.Request) bool {
 	case "/", "/healthz", "/readyz", "/metrics", "/fhir/metadata", "/fhir/.well-known/smart-configuration":
 		return true
 	}
-	return strings.HasPrefix(p, "/auth/") || strings.HasPrefix(p, "/.well-known/")
+	// The portals keep their own sessions and call the API with the
+	// signed-in user's token.
+	return strings.HasPrefix(p, "/auth/") || strings.HasPrefix(p, "/.well-known/") || p == "/app" || strings.HasPrefix(p, "/app/")
 }
 
 // setupAuth builds sign-in for a server listening on addr.
@@ -75,7 +79,7 @@ func setupAuth(ctx context.Context, c serveConfig, addr string, log *slog.Logger
 	if root == "" {
 		root = "http://" + addr
 	}
-	st := &authStack{fhirBase: root + "/fhir"}
+	st := &authStack{fhirBase: root + "/fhir", root: root}
 	if c.baseURL != "" {
 		st.fhirBase = strings.TrimSuffix(c.baseURL, "/")
 	}
@@ -122,6 +126,7 @@ func setupAuth(ctx context.Context, c serveConfig, addr string, log *slog.Logger
 		}
 	}
 	st.middleware = auth.Middleware(v, opts)
+	st.verifier = v
 	return st, nil
 }
 

@@ -104,8 +104,12 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded ch
 	served := make(chan error, 1)
 	// Sign-in: the built-in provider with a user for each role and a
 	// system client that loads the population. Their password and secret
-	// are made up for this run (none is kept in the code).
-	password, loader := randomSecret(), idp.Client{ID: "demo-loader", Secret: randomSecret(), Name: "demo loader", Org: "QF7", Scopes: []string{"system/*.cruds"}, GrantTypes: []string{idp.GrantClientCredentials}}
+	// are made up for this run (none is kept in the code). The loader
+	// names no organisation of its own: like an integration engine it
+	// relays every organisation's records, each attributed by its own
+	// meta.source (a client with an organisation would have everything
+	// attributed to it).
+	password, loader := randomSecret(), idp.Client{ID: "demo-loader", Secret: randomSecret(), Name: "demo loader", Scopes: []string{"system/*.cruds"}, GrantTypes: []string{idp.GrantClientCredentials}}
 	accounts := demoUsers(g)
 	sc := serveConfig{addr: c.addr, data: dir, validation: "strict", searchIndex: "all",
 		maxBody: 64 << 20, shutdownGrace: 10 * time.Second}

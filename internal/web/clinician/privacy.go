@@ -1,0 +1,243 @@
+package clinician
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sharedcare/sharedcare/internal/access"
+	"github.com/sharedcare/sharedcare/internal/web"
+)
+
+// reviewRow is one break-glass event awaiting (or after) review.
+type reviewRow struct {
+	ID, Patient, Who, Reason, Text, Status, Review string
+	When, Until                                    time.Time
+}
+
+func (a *App) officer(w http.ResponseWriter, r *http.Request, s *web.Session) bool {
+	if s.User.Kind != access.User || s.User.Role != access.RolePrivacyOfficer {
+		a.rd.Error(w, r, s, http.StatusForbidden, "This page is for privacy officers",
+			"Reviewing break-glass access and searching the audit log is for the organisation's privacy officer.", nil)
+		return false
+	}
+	return true
+}
+
+// reviewQueue lists break-glass events, those awaiting review first.
+func (a *App) reviewQueue(w http.ResponseWriter, r *http.Request, s *web.Session) {
+	if !a.officer(w, r, s) {
+		return
+	}
+	tok, err := s.Token()
+	if err != nil {
+		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+		return
+	}
+	b, err := a.cfg.FHIR.Search(r.Context(), tok, "Task", url.Values{"code": {access.SysBreakGlass + "|break-glass"}, "_sort": {"-_lastUpdated"}, "_count": {"100"}})
+	if err != nil {
+		a.apiError(w, r, s, err)
+		return
+	}
+	var open, done []reviewRow
+	for _, raw := range b.Entries {
+		var t struct {
+			ResourceType, ID, Status, AuthoredOn string
+			For                                  struct{ Reference string }
+			Requester                            struct{ Display string }
+			ReasonCode                           struct {
+				Text   string
+				Coding []struct{ Code, Display string }
+			}
+			Restriction    struct{ Period struct{ End string } }
+			BusinessStatus struct{ Text string }
+		}
+		if json.Unmarshal(raw, &t) != nil || t.ResourceType != "Task" {
+			continue
+		}
+		row := reviewRow{ID: t.ID, Patient: strings.TrimPrefix(t.For.Reference, "Patient/"), Who: t.Requester.Display, Text: t.ReasonCode.Text, Status: t.Status, Review: t.BusinessStatus.Text}
+		if len(t.ReasonCode.Coding) > 0 {
+			row.Reason = t.ReasonCode.Coding[0].Display
+		}
+		row.When, _ = time.Parse(time.RFC3339, t.AuthoredOn)
+		row.Until, _ = time.Parse(time.RFC3339, t.Restriction.Period.End)
+		if t.Status == "completed" || t.Status == "cancelled" {
+			done = append(done, row)
+		} else {
+			open = append(open, row)
+		}
+	}
+	a.rd.Render(w, r, http.StatusOK, "reviews", web.Page{Title: "Break-glass reviews", Session: s, Data: struct{ Open, Done []reviewRow }{open, done}})
+}
+
+// auditRow is one entry of the audit log as the officer reads it.
+type auditRow struct {
+	When                                            time.Time
+	Who, Role, Org, Action, Patients, What, Purpose string
+	Outcome, Reason                                 string
+	BreakGlass, Refused                             bool
+}
+
+func (a *App) auditSearch(w http.ResponseWriter, r *http.Request, s *web.Session) {
+	if !a.officer(w, r, s) {
+		return
+	}
+	q := r.URL.Query()
+	form := struct{ Patient, Agent, Org, From, To, Purpose string }{
+		strings.TrimSpace(q.Get("patient")), strings.TrimSpace(q.Get("agent")), strings.ToUpper(strings.TrimSpace(q.Get("organization"))),
+		q.Get("from"), q.Get("to"), q.Get("purpose")}
+	params := url.Values{"_count": {"100"}}
+	var problems []string
+	if form.Patient != "" {
+		if !validID(form.Patient) {
+			problems = append(problems, "A patient is a record id, like the one in the address of their record page")
+		} else {
+			params.Set("patient", form.Patient)
+		}
+	}
+	if form.Agent != "" {
+		params.Set("agent", form.Agent)
+	}
+	if form.Org != "" {
+		params.Set("organization", form.Org)
+	}
+	for _, d := range []struct{ v, prefix, label string }{{form.From, "ge", "From"}, {form.To, "le", "To"}} {
+		if d.v == "" {
+			continue
+		}
+		if _, err := time.Parse("2006-01-02", d.v); err != nil {
+			problems = append(problems, d.label+" must be a date")
+			continue
+		}
+		params.Add("date", d.prefix+d.v)
+	}
+	if form.Purpose == "ETREAT" {
+		params.Set("purpose", "ETREAT")
+	}
+	var rows []auditRow
+	searched := len(q) > 0
+	if searched && len(problems) == 0 {
+		tok, err := s.Token()
+		if err != nil {
+			a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+			return
+		}
+		b, err := a.cfg.FHIR.Search(r.Context(), tok, "AuditEvent", params)
+		if err != nil {
+			if st := web.StatusOf(err); st == http.StatusBadRequest {
+				problems = append(problems, apiMessage(err))
+			} else {
+				a.apiError(w, r, s, err)
+				return
+			}
+		} else {
+			for _, raw := range b.Entries {
+				rows = append(rows, auditRowOf(raw))
+			}
+		}
+	}
+	status := http.StatusOK
+	if len(problems) > 0 {
+		status = http.StatusBadRequest
+	}
+	a.rd.Render(w, r, status, "audit", web.Page{Title: "Audit search", Session: s, Data: struct {
+		Form     any
+		Problems []string
+		Rows     []auditRow
+		Searched bool
+	}{form, problems, rows, searched}})
+}
+
+func auditRowOf(raw json.RawMessage) auditRow {
+	var e struct {
+		Recorded, Outcome, OutcomeDesc string
+		Action                         string
+		Type                           struct{ Code, Display string }
+		Subtype                        []struct{ Code, Display string }
+		Agent                          []struct {
+			Requestor bool
+			Who       struct {
+				Display    string
+				Identifier struct{ Value string }
+			}
+			Role []struct {
+				Text   string
+				Coding []struct{ Code, Display, System string }
+			}
+		}
+		Entity []struct {
+			What struct{ Reference string }
+			Type struct{ Code string }
+			Role struct{ Code string }
+		}
+		PurposeOfEvent []struct {
+			Text   string
+			Coding []struct{ Code, Display string }
+		}
+	}
+	json.Unmarshal(raw, &e)
+	row := auditRow{Outcome: e.Outcome, Reason: e.OutcomeDesc, Refused: e.Outcome != "" && e.Outcome != "0"}
+	row.When, _ = time.Parse(time.RFC3339Nano, e.Recorded)
+	if len(e.Subtype) > 0 {
+		row.Action = e.Subtype[0].Display
+		if row.Action == "" {
+			row.Action = e.Subtype[0].Code
+		}
+	}
+	if row.Action == "" {
+		row.Action = e.Type.Display
+	}
+	for _, ag := range e.Agent {
+		if !ag.Requestor {
+			continue
+		}
+		row.Who = ag.Who.Display
+		for _, rl := range ag.Role {
+			for _, c := range rl.Coding {
+				if strings.Contains(c.System, "ods") {
+					row.Org = c.Code
+				} else if row.Role == "" {
+					row.Role = firstNonEmpty(c.Display, c.Code)
+				}
+			}
+			if row.Role == "" {
+				row.Role = rl.Text
+			}
+		}
+	}
+	var pats, what []string
+	for _, en := range e.Entity {
+		ref := en.What.Reference
+		if strings.HasPrefix(ref, "Patient/") && en.Role.Code == "1" {
+			pats = append(pats, strings.TrimPrefix(ref, "Patient/"))
+		} else if ref != "" {
+			what = append(what, ref)
+		}
+	}
+	row.Patients = strings.Join(pats, ", ")
+	if len(what) > 3 {
+		what = append(what[:3], "…")
+	}
+	row.What = strings.Join(what, ", ")
+	for _, p := range e.PurposeOfEvent {
+		for _, c := range p.Coding {
+			row.Purpose = firstNonEmpty(c.Display, c.Code)
+			row.BreakGlass = row.BreakGlass || c.Code == "ETREAT"
+		}
+		if p.Text != "" {
+			row.Purpose += ": " + p.Text
+		}
+	}
+	return row
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
