@@ -290,8 +290,21 @@ type encLocation struct {
 // is not a JSON object with a resourceType and id of the shapes FHIR gives
 // them. A field of the wrong shape costs the whole resource: the view
 // would rather leave out what it cannot read than show it half read.
-func decodeResource(b []byte) (*resource, bool) {
-	r := new(resource)
+//
+// goccy/go-json reads past the end of some invalid input, so the standard
+// library (which allocates nothing to check) decides validity first, as in
+// internal/fhir; the recover is for whatever goccy's fast paths still
+// miss: one resource must not take the page down.
+func decodeResource(b []byte) (r *resource, ok bool) {
+	if !json.Valid(b) {
+		return nil, false
+	}
+	defer func() {
+		if recover() != nil {
+			r, ok = nil, false
+		}
+	}()
+	r = new(resource)
 	if err := gojson.UnmarshalNoEscape(b, r); err != nil || r.ResourceType == "" {
 		return nil, false
 	}
