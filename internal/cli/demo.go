@@ -23,6 +23,7 @@ import (
 
 	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/idp"
+	"github.com/sharedcare/sharedcare/internal/rest"
 	"github.com/sharedcare/sharedcare/internal/synth"
 )
 
@@ -148,6 +149,9 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded ch
 	elapsed := time.Since(start)
 	fmt.Fprintf(stdout, "loaded %d people: %d bundles, %d resources in %.1f s (%.0f resources/s)\n\n",
 		st.people, st.bundles, st.resources, elapsed.Seconds(), float64(st.resources)/elapsed.Seconds())
+	if err := admitDemoPatient(ctx, base, token, accounts); err != nil {
+		c.log.Warn("demo: the admission that shows the GP's alerts was not sent", "err", err)
+	}
 	printDemoGuide(stdout, base, st.nhsNumber, "http://"+addr+"/auth", password, accounts)
 	if loaded != nil {
 		loaded <- base
@@ -397,4 +401,67 @@ func demoUsers(g *synth.Generator) []idp.User {
 		out = append(out, idp.User{Username: a.Username, Name: a.Name, Role: role, Org: a.Org, FHIRUser: a.FHIRUser, Patient: a.Patient})
 	}
 	return out
+}
+
+// admitDemoPatient admits patient1 now to a ward of the consultant's
+// trust, as the trust's feed would, so that the GP's alerts inbox in the
+// clinician portal has something in it the minute the demo starts.
+func admitDemoPatient(ctx context.Context, base, token string, accounts []idp.User) error {
+	var patient, trust string
+	for _, a := range accounts {
+		switch a.Username {
+		case "patient1":
+			patient = a.Patient
+		case "consultant":
+			trust = a.Org
+		}
+	}
+	if patient == "" || trust == "" {
+		return fmt.Errorf("no patient1 or consultant")
+	}
+	client := &http.Client{Transport: bearer{token, http.DefaultTransport}}
+	get := func(path string) (string, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/"+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		var b struct {
+			Entry []struct{ Resource struct{ ID string } }
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || len(b.Entry) == 0 {
+			return "", fmt.Errorf("%s: none found (status %d)", path, resp.StatusCode)
+		}
+		return b.Entry[0].Resource.ID, nil
+	}
+	org, err := get("Organization?identifier=" + url.QueryEscape("https://fhir.nhs.uk/Id/ods-organization-code|"+trust))
+	if err != nil {
+		return err
+	}
+	enc := map[string]any{
+		"resourceType": "Encounter", "status": "in-progress",
+		"class":           map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP", "display": "inpatient encounter"},
+		"subject":         map[string]any{"reference": "Patient/" + patient},
+		"period":          map[string]any{"start": time.Now().UTC().Format(time.RFC3339)},
+		"serviceProvider": map[string]any{"reference": "Organization/" + org},
+		"reasonCode":      []any{map[string]any{"text": "Shortness of breath"}},
+	}
+	if ward, err := get("Location?organization=Organization/" + org + "&_count=1"); err == nil {
+		enc["location"] = []any{map[string]any{"location": map[string]any{"reference": "Location/" + ward}, "status": "active"}}
+	}
+	body, _ := json.Marshal(enc)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/Encounter", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set(rest.SourceHeader, trust)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return fmt.Errorf("status %d: %s", resp.StatusCode, msg)
+	}
+	return nil
 }

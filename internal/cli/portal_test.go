@@ -270,6 +270,20 @@ func TestClinicianPortal(t *testing.T) {
 		t.Errorf("an administrator searched for a person: %d", status)
 	}
 
+	// The demo admitted patient1 to the consultant's trust: the GP's
+	// practice has the alert in its inbox.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, page = gp.get("/app/inbox")
+		if status == 200 && strings.Contains(page, "Admitted") && strings.Contains(page, "/app/patient/"+p1) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the GP's inbox has no admission of patient1: %d\n%.1500s", status, page)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// Sign out ends the session.
 	if status, _ = gp.post("/app/signout", url.Values{"csrf": {gp.csrf}}); status != 200 {
 		t.Errorf("sign out: %d", status)
@@ -306,7 +320,9 @@ func refusedPatient(t *testing.T, d *demoServer, username string) string {
 		return resp.StatusCode, b
 	}
 	_, b := get("Patient?_count=100&_elements=id")
-	var bundle struct{ Entry []struct{ Resource struct{ ID string } } }
+	var bundle struct {
+		Entry []struct{ Resource struct{ ID string } }
+	}
 	json.Unmarshal(b, &bundle)
 	for _, e := range bundle.Entry {
 		if st, _ := get("Patient/" + e.Resource.ID + "/$everything?_count=1"); st == 403 {

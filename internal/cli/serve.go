@@ -27,6 +27,7 @@ import (
 	"github.com/sharedcare/sharedcare/internal/hl7fhir"
 	"github.com/sharedcare/sharedcare/internal/hl7v2"
 	"github.com/sharedcare/sharedcare/internal/idp"
+	"github.com/sharedcare/sharedcare/internal/notify"
 	"github.com/sharedcare/sharedcare/internal/person"
 	"github.com/sharedcare/sharedcare/internal/record"
 	"github.com/sharedcare/sharedcare/internal/rest"
@@ -245,6 +246,13 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	}
 	defer persons.Close()
 	api.Persons = persons
+	// Alerts to the organisations caring for a person (admissions,
+	// discharges, results), from every feed; stopped before the store.
+	alerts := notify.New(svc, notify.Options{Log: log})
+	if err := alerts.Start(ctx); err != nil {
+		return err
+	}
+	defer alerts.Close()
 	api.Audit, api.AuditLog = api.AuditTo(alog), alog
 	if p := authn.idp; p != nil {
 		api.OAuth = &rest.OAuthEndpoints{Authorize: p.Issuer() + "/authorize", Token: p.Issuer() + "/oauth/token"}
