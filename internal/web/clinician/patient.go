@@ -45,6 +45,10 @@ type patientPage struct {
 	Now       time.Time
 }
 
+// charted are the trends drawn at the top of the results: the ones
+// clinicians follow over years.
+var charted = map[string]bool{"bp": true, "hba1c": true, "egfr": true, "weight": true, "bmi": true, "news2": true}
+
 // bands are the targets shaded on the trend charts.
 var bands = map[string]chart.Band{
 	"hba1c": {Lo: 20, Hi: 48, Label: "Target under 48 mmol/mol"},
@@ -86,6 +90,9 @@ func (a *App) showPatient(w http.ResponseWriter, r *http.Request, s *web.Session
 	page := patientPage{ID: id, R: rec, Warnings: dedupe(b.Warnings), Truncated: b.Next != "", Form: fe,
 		Plans: plans(rec, versions(b.Entries, "CarePlan")), ObsKinds: obsKinds, PlanKinds: planKinds, FlagKinds: flagKinds, Now: a.cfg.Now()}
 	for _, t := range rec.Trends {
+		if !charted[t.Key] {
+			continue // the rest are in the results tables
+		}
 		c := chart.Chart{Title: t.Title, Unit: t.Unit}
 		for i, ser := range t.Series {
 			cs := chart.Series{}

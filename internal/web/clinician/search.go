@@ -225,15 +225,16 @@ func peopleOf(b *web.Bundle, now time.Time) ([]personRow, bool) {
 	orgs := map[string]string{}
 	var pats []patientJSON
 	for _, raw := range b.Entries {
-		var p patientJSON
-		if json.Unmarshal(raw, &p) != nil {
+		var head struct{ ResourceType, ID string }
+		if json.Unmarshal(raw, &head) != nil {
 			continue
 		}
-		switch p.ResourceType {
+		switch head.ResourceType {
 		case "Organization":
-			orgs["Organization/"+p.ID] = nameOf(raw)
+			orgs["Organization/"+head.ID] = nameOf(raw)
 		case "Patient":
-			if !p.replaced() {
+			var p patientJSON
+			if json.Unmarshal(raw, &p) == nil && !p.replaced() {
 				pats = append(pats, p)
 			}
 		}
