@@ -1,6 +1,7 @@
 package clinician
 
 import (
+	"bytes"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -283,7 +284,11 @@ func validID(s string) bool {
 // versions maps "Type/id" to its versionId, for the resources of typ.
 func versions(entries []json.RawMessage, typ string) map[string]string {
 	out := map[string]string{}
+	tag := []byte(`"` + typ + `"`)
 	for _, raw := range entries {
+		if !bytes.Contains(raw, tag) {
+			continue // decoding every entry again cost an eighth of the page
+		}
 		var r struct {
 			ResourceType, ID string
 			Meta             struct{ VersionID string }
