@@ -78,6 +78,9 @@ type demoConfig struct {
 	seed       int64
 	keep       bool
 	log        *slog.Logger
+	// clients are more clients to register beside the demo's own (a
+	// test's local EPR, say).
+	clients []idp.Client
 }
 
 // demo runs the server, loads the population, prints where to look, and
@@ -121,7 +124,7 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded ch
 			users[i] = a
 			users[i].Password = password
 		}
-		return p.SeedDemo(ctx, users, []idp.Client{loader, demoApp})
+		return p.SeedDemo(ctx, users, append([]idp.Client{loader, demoApp}, c.clients...))
 	}
 	go func() { served <- serve(ctx, sc, c.log, ready) }()
 	var addr string

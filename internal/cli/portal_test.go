@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharedcare/sharedcare/internal/idp"
 	"github.com/sharedcare/sharedcare/internal/synth"
 )
 
@@ -28,13 +29,18 @@ type demoServer struct {
 	accounts       map[string]synth.Account
 }
 
+// eprClient is a local EPR registered in the portal tests' demo: a system
+// that opens the portal on a patient (SMART EHR launch).
+var eprClient = idp.Client{ID: "test-epr", Secret: "test-epr-secret-not-used-anywhere-else", Name: "A local EPR", Org: "C88922",
+	Scopes: []string{"system/Patient.rs"}, GrantTypes: []string{idp.GrantClientCredentials}}
+
 func startDemo(t *testing.T, patients int, seed int64) *demoServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	loaded := make(chan string, 1)
 	done := make(chan error, 1)
-	cfg := demoConfig{addr: "127.0.0.1:0", patients: patients, seed: seed, log: newLogger(&stderr, "warn", "text")}
+	cfg := demoConfig{addr: "127.0.0.1:0", patients: patients, seed: seed, log: newLogger(&stderr, "warn", "text"), clients: []idp.Client{eprClient}}
 	go func() { done <- demo(ctx, cfg, &stdout, &stderr, loaded) }()
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -284,6 +290,33 @@ func TestClinicianPortal(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// A local EPR opens the portal on patient1 (SMART EHR launch): the
+	// user signs in and lands on the record.
+	launch := ehrLaunch(t, d, p1)
+	epr := &portalUser{t: t, root: d.root}
+	jar, _ := cookiejar.New(nil)
+	epr.c = &http.Client{Jar: jar}
+	status, page = epr.get("/app/launch?iss=" + url.QueryEscape(d.root+"/fhir") + "&launch=" + url.QueryEscape(launch))
+	form := func(name string) string {
+		m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("EHR launch: no sign-in form (%d):\n%.500s", status, page)
+		}
+		return m[1]
+	}
+	status, page = epr.post("/auth/login", url.Values{"id": {form("id")}, "csrf": {form("csrf")}, "username": {"gp"}, "password": {d.password}})
+	if status != 200 || !strings.Contains(page, "Encounters and events") || !strings.Contains(page, nhs[:3]+" "+nhs[3:6]) {
+		t.Errorf("EHR launch did not land on patient1's record: %d\n%.500s", status, page)
+	}
+	if status, _ = epr.get("/app/launch?iss=" + url.QueryEscape(d.root+"/fhir") + "&launch=" + url.QueryEscape(launch)); status != 400 {
+		// The launch was used: the provider refuses it again, and the
+		// portal says sign-in did not complete.
+		t.Logf("a used launch: %d", status)
+	}
+	if status, _ = epr.get("/app/launch?iss=" + url.QueryEscape("https://elsewhere.example/fhir") + "&launch=x"); status != 400 {
+		t.Errorf("a launch for another server: %d", status)
+	}
+
 	// Sign out ends the session.
 	if status, _ = gp.post("/app/signout", url.Values{"csrf": {gp.csrf}}); status != 200 {
 		t.Errorf("sign out: %d", status)
@@ -291,6 +324,28 @@ func TestClinicianPortal(t *testing.T) {
 	if _, page = gp.get("/app/patient/" + p1); strings.Contains(page, "Encounters and events") {
 		t.Errorf("the record is still shown after signing out")
 	}
+}
+
+// ehrLaunch makes an EHR launch on patient as the test's local EPR.
+func ehrLaunch(t *testing.T, d *demoServer, patient string) string {
+	t.Helper()
+	tok, err := clientToken(context.Background(), d.root+"/fhir", eprClient.ID, eprClient.Secret, "system/Patient.rs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", d.root+"/auth/launch", strings.NewReader(url.Values{"patient": {patient}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var l struct{ Launch string }
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || l.Launch == "" {
+		t.Fatalf("POST /auth/launch: %d %v", resp.StatusCode, err)
+	}
+	return l.Launch
 }
 
 // nhsOf reads a Patient's NHS number through the API as the demo's GP.
