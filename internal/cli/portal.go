@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -51,7 +52,8 @@ func setupPortal(ctx context.Context, c serveConfig, authn *authStack, root stri
 	}
 	local := web.Local(api)
 	si := &web.SignIn{
-		OAuth: oauth2.Config{ClientID: portalClientID, ClientSecret: secret, RedirectURL: redirect, Scopes: portalScopes,
+		// launch is asked for only with a launch (SignIn.Begin adds it).
+		OAuth: oauth2.Config{ClientID: portalClientID, ClientSecret: secret, RedirectURL: redirect, Scopes: slices.DeleteFunc(slices.Clone(portalScopes), func(s string) bool { return s == "launch" }),
 			Endpoint: oauth2.Endpoint{AuthURL: p.Issuer() + "/authorize", TokenURL: p.Issuer() + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}},
 		IDToken:  gooidc.NewVerifier(p.Issuer(), p.KeySet(), &gooidc.Config{ClientID: portalClientID, SupportedSigningAlgs: []string{"ES256"}}),
 		Identify: authn.verifier.Verify,

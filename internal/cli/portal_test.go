@@ -260,6 +260,16 @@ func TestClinicianPortal(t *testing.T) {
 	if status != 200 || !strings.Contains(page, "Unconscious in resus") || !strings.Contains(page, d.accounts["consultant"].Name) {
 		t.Errorf("the privacy officer's queue: %d\n%.800s", status, page)
 	}
+	task := regexp.MustCompile(`action="/app/privacy/break-glass/([^"]+)"`).FindStringSubmatch(page)
+	if task == nil {
+		t.Fatalf("no review form in the queue")
+	}
+	if status, page = po.post("/app/privacy/break-glass/"+task[1], url.Values{"csrf": {po.csrf}, "outcome": {"appropriate"}, "note": {"Confirmed with the ED consultant"}}); status != 200 || !strings.Contains(page, "Reviewed: appropriate") {
+		t.Errorf("reviewing the break-glass event: %d\n%s", status, regexp.MustCompile(`(?s)<main.*</main>`).FindString(page))
+	}
+	if status, _ = po.post("/app/privacy/break-glass/"+task[1], url.Values{"csrf": {po.csrf}, "outcome": {"maybe"}}); status != 400 {
+		t.Errorf("a review with no outcome: %d", status)
+	}
 	status, page = po.get("/app/privacy/audit?patient=" + other + "&purpose=ETREAT")
 	if status != 200 || !strings.Contains(page, d.accounts["consultant"].Name) {
 		t.Errorf("the audit search for break-glass on the record: %d\n%.800s", status, page)

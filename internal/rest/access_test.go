@@ -448,13 +448,41 @@ func TestAccessOverTime(t *testing.T) {
 			t.Errorf("review queue holds %d tasks, want 3: %s", n, r.Raw)
 		}
 		expect("officer", "GET", "/"+entryIDs(r)[0], "", 200)
+		// The officer closes a review, and may do nothing else with it:
+		// not delete it, not make it another kind of Task, not move it to
+		// another person's record.
+		first := entryIDs(r)[0]
+		cur := expect("officer", "GET", "/"+first, "", 200)
+		var task map[string]any
+		json.Unmarshal(cur.Raw, &task)
+		task["status"] = "completed"
+		task["businessStatus"] = map[string]any{"text": "Reviewed: appropriate"}
+		b, _ := json.Marshal(task)
+		expect("officer", "PUT", "/"+first, string(b), 200)
+		other := map[string]any{}
+		for k, v := range task {
+			other[k] = v
+		}
+		other["code"] = map[string]any{"text": "anything else"}
+		b, _ = json.Marshal(other)
+		expect("officer", "PUT", "/"+first, string(b), 403)
+		other["code"] = task["code"]
+		forRef, _ := task["for"].(map[string]any)
+		if forRef["reference"] == "Patient/pA" {
+			other["for"] = map[string]any{"reference": "Patient/pB"}
+		} else {
+			other["for"] = map[string]any{"reference": "Patient/pA"}
+		}
+		b, _ = json.Marshal(other)
+		expect("officer", "PUT", "/"+first, string(b), 403)
+		expect("officer", "DELETE", "/"+first, "", 403)
 		// Narrowed to one person, still only the queue's tasks.
 		expect("officer", "GET", "/Task?patient=pA", "", 200, entryIDs(w.as("sys", "GET", "/Task?patient=pA&code="+access.SysBreakGlass+"|break-glass", ""))...)
 
 		// pA changes their mind: dissent takes effect on the next request.
 		expect("gp1", "GET", "/Observation?patient=pA", "", 200, "Observation/a1", "Observation/a2")
 		obj := access.SharingConsent("pA", access.Sharing{Choice: access.Dissent}, time.Now())
-		b, _ := fhir.Marshal(obj)
+		b, _ = fhir.Marshal(obj)
 		expect("patA", "POST", "/Consent", string(b), 201)
 		r = expect("gp1", "GET", "/Observation?patient=pA", "", 200, "Observation/a1")
 		if !strings.Contains(string(r.Raw), "not be shared") {

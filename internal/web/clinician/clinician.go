@@ -95,6 +95,7 @@ func New(cfg Config) (*App, error) {
 	m.HandleFunc("POST "+p+"/patient/{id}/flag", a.form(a.addFlag))
 	m.HandleFunc("GET "+p+"/inbox", a.staff(a.inbox))
 	m.HandleFunc("GET "+p+"/privacy/break-glass", a.signedIn(a.reviewQueue))
+	m.HandleFunc("POST "+p+"/privacy/break-glass/{task}", a.signedIn(a.review))
 	m.HandleFunc("GET "+p+"/privacy/audit", a.signedIn(a.auditSearch))
 	m.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		a.rd.Error(w, r, a.cfg.Sessions.Get(r), http.StatusNotFound, "Page not found", "There is no page at this address. Check it, or start again from the start page.", nil)

@@ -80,6 +80,53 @@ type auditRow struct {
 	BreakGlass, Refused                             bool
 }
 
+// review closes a break-glass event: the officer records whether the
+// access was for the person's care, with a note. The Task is updated
+// through the API like any write, so it is versioned and audited.
+func (a *App) review(w http.ResponseWriter, r *http.Request, s *web.Session) {
+	if !a.officer(w, r, s) {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil || !web.CheckCSRF(s, r) {
+		a.rd.Error(w, r, s, http.StatusForbidden, "The form has expired", "Reload the page and try again.", nil)
+		return
+	}
+	id := r.PathValue("task")
+	outcome := r.PostFormValue("outcome")
+	note := strings.TrimSpace(r.PostFormValue("note"))
+	words := map[string]string{"appropriate": "Reviewed: appropriate, for the person's care", "inappropriate": "Reviewed: not appropriate; referred for investigation"}[outcome]
+	if !validID(id) || words == "" || len(note) > 2000 {
+		a.rd.Error(w, r, s, http.StatusBadRequest, "The review was not saved", "Choose whether the access was appropriate (a note may add at most 2,000 characters).",
+			&web.Link{Label: "Back to the reviews", Href: a.cfg.Prefix + "/privacy/break-glass"})
+		return
+	}
+	tok, err := s.Token()
+	if err != nil {
+		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+		return
+	}
+	var task map[string]any
+	if err := a.cfg.FHIR.Do(r.Context(), tok, http.MethodGet, "Task/"+id, nil, nil, &task); err != nil {
+		a.apiError(w, r, s, err)
+		return
+	}
+	task["status"] = "completed"
+	task["businessStatus"] = map[string]any{"text": words}
+	text := words
+	if note != "" {
+		text += ": " + note
+	}
+	notes, _ := task["note"].([]any)
+	task["note"] = append(notes, map[string]any{"authorString": s.User.Name + " (privacy officer)", "time": a.cfg.Now().UTC().Format(time.RFC3339), "text": text})
+	if err := a.cfg.FHIR.Do(r.Context(), tok, http.MethodPut, "Task/"+id, nil, task, nil); err != nil {
+		a.apiError(w, r, s, err)
+		return
+	}
+	s.Flash("The review was saved.")
+	http.Redirect(w, r, a.cfg.Prefix+"/privacy/break-glass", http.StatusSeeOther)
+}
+
 func (a *App) auditSearch(w http.ResponseWriter, r *http.Request, s *web.Session) {
 	if !a.officer(w, r, s) {
 		return

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/sharedcare/sharedcare/internal/access"
-	"github.com/sharedcare/sharedcare/internal/idp"
 	"github.com/sharedcare/sharedcare/internal/web"
 )
 
@@ -67,7 +66,7 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	s := a.cfg.Sessions.Start(w, *signed.User, signed.Tokens, signed.IDToken)
 	s.OrgName = a.orgName(r, s)
 	next := signed.Next
-	if signed.Patient != "" && idp.ValidPatientID(signed.Patient) {
+	if signed.Patient != "" && validID(signed.Patient) {
 		s.Patient = signed.Patient
 		next = a.cfg.Prefix + "/patient/" + signed.Patient
 	}

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sharedcare/sharedcare/internal/fhir"
-	"github.com/sharedcare/sharedcare/internal/idp"
 	"github.com/sharedcare/sharedcare/internal/web"
 )
 
@@ -86,7 +85,7 @@ func (a *App) post(w http.ResponseWriter, r *http.Request, s *web.Session, id, t
 
 func (a *App) patientID(w http.ResponseWriter, r *http.Request, s *web.Session) (string, bool) {
 	id := r.PathValue("id")
-	if !idp.ValidPatientID(id) {
+	if !validID(id) {
 		a.rd.Error(w, r, s, http.StatusNotFound, "Not found", "That is not a record this portal can open.", nil)
 		return "", false
 	}
@@ -286,7 +285,7 @@ func (a *App) saveCarePlan(w http.ResponseWriter, r *http.Request, s *web.Sessio
 		return
 	}
 	if planID := r.PostFormValue("plan"); planID != "" {
-		if !idp.ValidPatientID(planID) {
+		if !validID(planID) {
 			a.formFail(w, r, s, id, "careplan", "That care plan cannot be found")
 			return
 		}
