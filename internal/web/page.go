@@ -102,8 +102,10 @@ func NewRenderer(app App, pages fs.FS, funcs template.FuncMap, log *slog.Logger)
 		rd.pages[strings.TrimSuffix(path.Base(name), ".html")] = t
 		return nil
 	}
-	if err := add(baseFS, "templates/error.html"); err != nil {
-		return nil, err
+	for _, n := range []string{"templates/error.html", "templates/signedout.html"} {
+		if err := add(baseFS, n); err != nil {
+			return nil, err
+		}
 	}
 	names, err := fs.Glob(pages, "*.html")
 	if err != nil {

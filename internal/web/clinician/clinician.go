@@ -12,7 +12,6 @@ package clinician
 
 import (
 	"embed"
-	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -41,8 +40,7 @@ type Config struct {
 
 // App is the portal.
 type App struct {
-	cfg Config
-	rd  *web.Renderer
+	web.Portal
 	mux *http.ServeMux
 	csp *http.CrossOriginProtection
 }
@@ -56,7 +54,6 @@ func New(cfg Config) (*App, error) {
 		cfg.Now = time.Now
 	}
 	p := strings.TrimSuffix(cfg.Prefix, "/")
-	cfg.Prefix = p
 	staff := []access.Role{access.RoleGP, access.RoleConsultant, access.RoleNurse, access.RoleDistrictNurse,
 		access.RolePharmacist, access.RoleSocialWorker, access.RoleCareHomeNurse}
 	app := web.App{Name: "Shared care record", Prefix: p, Version: cfg.Version, Nav: []web.NavItem{
@@ -73,17 +70,18 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, rd: rd, mux: http.NewServeMux(), csp: http.NewCrossOriginProtection()}
+	a := &App{Portal: web.Portal{Prefix: p, FHIR: cfg.FHIR, SignIn: cfg.SignIn, Sessions: cfg.Sessions, RD: rd, Log: cfg.Log, Now: cfg.Now},
+		mux: http.NewServeMux(), csp: http.NewCrossOriginProtection()}
 	a.csp.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.rd.Error(w, r, nil, http.StatusForbidden, "This form came from another site", "For your safety the form was not accepted. Go back to the page and try again.", nil)
+		a.RD.Error(w, r, nil, http.StatusForbidden, "This form came from another site", "For your safety the form was not accepted. Go back to the page and try again.", nil)
 	}))
 	m := a.mux
 	m.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", assets.Handler()))
 	m.HandleFunc("GET "+p+"/{$}", a.home)
-	m.HandleFunc("GET "+p+"/signin", a.signin)
+	m.HandleFunc("GET "+p+"/signin", a.BeginSignIn)
 	m.HandleFunc("GET "+p+"/callback", a.callback)
-	m.HandleFunc("POST "+p+"/signout", a.signout)
-	m.HandleFunc("GET "+p+"/signed-out", a.signedOut)
+	m.HandleFunc("POST "+p+"/signout", a.SignOut)
+	m.HandleFunc("GET "+p+"/signed-out", a.SignedOut)
 	m.HandleFunc("GET "+p+"/launch", a.launch)
 	m.HandleFunc("GET "+p+"/search", a.staff(a.search))
 	m.HandleFunc("GET "+p+"/patient/{id}", a.staff(a.patient))
@@ -94,12 +92,10 @@ func New(cfg Config) (*App, error) {
 	m.HandleFunc("POST "+p+"/patient/{id}/careplan", a.form(a.saveCarePlan))
 	m.HandleFunc("POST "+p+"/patient/{id}/flag", a.form(a.addFlag))
 	m.HandleFunc("GET "+p+"/inbox", a.staff(a.inbox))
-	m.HandleFunc("GET "+p+"/privacy/break-glass", a.signedIn(a.reviewQueue))
-	m.HandleFunc("POST "+p+"/privacy/break-glass/{task}", a.signedIn(a.review))
-	m.HandleFunc("GET "+p+"/privacy/audit", a.signedIn(a.auditSearch))
-	m.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
-		a.rd.Error(w, r, a.cfg.Sessions.Get(r), http.StatusNotFound, "Page not found", "There is no page at this address. Check it, or start again from the start page.", nil)
-	})
+	m.HandleFunc("GET "+p+"/privacy/break-glass", a.SignedIn(a.reviewQueue))
+	m.HandleFunc("POST "+p+"/privacy/break-glass/{task}", a.SignedIn(a.Form(a.review)))
+	m.HandleFunc("GET "+p+"/privacy/audit", a.SignedIn(a.auditSearch))
+	m.HandleFunc(p+"/", a.NotFound)
 	return a, nil
 }
 
@@ -108,31 +104,11 @@ func (a *App) Handler() http.Handler {
 	return web.Secure(a.csp.Handler(a.mux))
 }
 
-type handler func(w http.ResponseWriter, r *http.Request, s *web.Session)
-
-// signedIn runs h for a signed-in user; others are sent to sign in and
-// brought back.
-func (a *App) signedIn(h handler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s := a.cfg.Sessions.Get(r)
-		if s == nil {
-			if r.Method == http.MethodGet {
-				http.Redirect(w, r, a.cfg.Prefix+"/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusFound)
-				return
-			}
-			a.rd.Error(w, r, nil, http.StatusUnauthorized, "Your session has ended", "You were signed out after a time without activity, so what you sent was not saved. Sign in and try again.",
-				&web.Link{Label: "Sign in", Href: a.cfg.Prefix + "/signin"})
-			return
-		}
-		h(w, r, s)
-	}
-}
-
 // staff runs h for professionals who see people's records.
-func (a *App) staff(h handler) http.HandlerFunc {
-	return a.signedIn(func(w http.ResponseWriter, r *http.Request, s *web.Session) {
+func (a *App) staff(h web.Handler) http.HandlerFunc {
+	return a.SignedIn(func(w http.ResponseWriter, r *http.Request, s *web.Session) {
 		if s.User.Kind != access.User || !(s.User.Role.Clinical() || s.User.Role == access.RoleSocialWorker) {
-			a.rd.Error(w, r, s, http.StatusForbidden, "This page is not for your role",
+			a.RD.Error(w, r, s, http.StatusForbidden, "This page is not for your role",
 				"Finding people and reading their records is for health and care professionals. Your role ("+web.RoleName(s.User.Role)+") does not include it.", nil)
 			return
 		}
@@ -140,49 +116,8 @@ func (a *App) staff(h handler) http.HandlerFunc {
 	})
 }
 
-// form runs h for a posted form from a professional: the session's CSRF
-// token is checked first.
-func (a *App) form(h handler) http.HandlerFunc {
-	return a.staff(func(w http.ResponseWriter, r *http.Request, s *web.Session) {
-		r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
-		if err := r.ParseForm(); err != nil {
-			a.rd.Error(w, r, s, http.StatusBadRequest, "The form could not be read", "What was sent was too large or malformed. Go back and try again.", nil)
-			return
-		}
-		if !web.CheckCSRF(s, r) {
-			a.rd.Error(w, r, s, http.StatusForbidden, "The form has expired", "For your safety the form was not accepted: it did not come from this session. Go back, reload the page and try again.", nil)
-			return
-		}
-		h(w, r, s)
-	})
-}
-
-// apiError shows what the FHIR API said, in words for people.
-func (a *App) apiError(w http.ResponseWriter, r *http.Request, s *web.Session, err error) {
-	switch st := web.StatusOf(err); {
-	case st == http.StatusUnauthorized:
-		a.cfg.Sessions.End(w, r)
-		a.rd.Error(w, r, nil, http.StatusUnauthorized, "Your session has ended", "Sign in again to carry on.", &web.Link{Label: "Sign in", Href: a.cfg.Prefix + "/signin"})
-	case st == http.StatusForbidden:
-		a.rd.Error(w, r, s, http.StatusForbidden, "You do not have access", apiMessage(err), nil)
-	case st == http.StatusNotFound || st == http.StatusGone:
-		a.rd.Error(w, r, s, http.StatusNotFound, "Not found", "The record asked for does not exist, or has been removed.", nil)
-	case st >= 400 && st < 500:
-		a.rd.Error(w, r, s, http.StatusBadRequest, "That could not be done", apiMessage(err), nil)
-	default:
-		a.cfg.Log.Error("clinician portal: FHIR API", "err", err, "path", r.URL.Path)
-		a.rd.Error(w, r, s, http.StatusBadGateway, "Something went wrong", "The record could not be reached just now. Please try again in a moment.", nil)
-	}
-}
-
-func apiMessage(err error) string {
-	var e *web.Error
-	if errors.As(err, &e) && e.Msg != "" {
-		m := e.Msg
-		return strings.ToUpper(m[:1]) + m[1:] + "."
-	}
-	return "The request was refused."
-}
+// form runs h for a posted form from a professional, CSRF checked.
+func (a *App) form(h web.Handler) http.HandlerFunc { return a.staff(a.Form(h)) }
 
 func funcs() template.FuncMap {
 	return template.FuncMap{

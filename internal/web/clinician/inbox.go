@@ -23,19 +23,18 @@ type alertRow struct {
 // addressed to it. The page refreshes itself every 30 seconds.
 func (a *App) inbox(w http.ResponseWriter, r *http.Request, s *web.Session) {
 	if s.User.Org == "" {
-		a.rd.Error(w, r, s, http.StatusForbidden, "No organisation", "Your account does not name an organisation, so there is no inbox to show.", nil)
+		a.RD.Error(w, r, s, http.StatusForbidden, "No organisation", "Your account does not name an organisation, so there is no inbox to show.", nil)
 		return
 	}
-	tok, err := s.Token()
-	if err != nil {
-		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+	tok, ok := a.Token(w, r, s)
+	if !ok {
 		return
 	}
-	b, err := a.cfg.FHIR.Search(r.Context(), tok, "Communication", url.Values{
+	b, err := a.FHIR.Search(r.Context(), tok, "Communication", url.Values{
 		"_tag": {access.SysAddressedTo + "|" + s.User.Org}, "_sort": {"-sent"}, "_count": {"100"},
 		"_include": {"Communication:subject"}})
 	if err != nil {
-		a.apiError(w, r, s, err)
+		a.APIError(w, r, s, err)
 		return
 	}
 	names := map[string]string{}
@@ -75,7 +74,7 @@ func (a *App) inbox(w http.ResponseWriter, r *http.Request, s *web.Session) {
 		row.Sent, _ = time.Parse(time.RFC3339Nano, c.Sent)
 		rows = append(rows, row)
 	}
-	a.rd.Render(w, r, http.StatusOK, "inbox", web.Page{Title: "Alerts", Session: s, Data: struct {
+	a.RD.Render(w, r, http.StatusOK, "inbox", web.Page{Title: "Alerts", Session: s, Data: struct {
 		Rows []alertRow
 		More bool
 	}{rows, b.Next != ""}})

@@ -69,27 +69,26 @@ func (a *App) patient(w http.ResponseWriter, r *http.Request, s *web.Session) {
 // organisation's Patient the person index links, and what they refer to)
 // and shows it by PRSB heading.
 func (a *App) showPatient(w http.ResponseWriter, r *http.Request, s *web.Session, id string, fe *formError) {
-	tok, err := s.Token()
-	if err != nil {
-		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+	tok, ok := a.Token(w, r, s)
+	if !ok {
 		return
 	}
-	b, err := a.cfg.FHIR.SearchAll(r.Context(), tok, "Patient/"+id+"/$everything", url.Values{"_count": {"1000"}}, maxRecord)
+	b, err := a.FHIR.SearchAll(r.Context(), tok, "Patient/"+id+"/$everything", url.Values{"_count": {"1000"}}, maxRecord)
 	if err != nil {
 		if web.StatusOf(err) == http.StatusForbidden {
 			a.refused(w, r, s, id, err)
 			return
 		}
-		a.apiError(w, r, s, err)
+		a.APIError(w, r, s, err)
 		return
 	}
-	rec, err := recordview.Build(b.Entries, id, a.cfg.Now())
+	rec, err := recordview.Build(b.Entries, id, a.Now())
 	if err != nil {
-		a.apiError(w, r, s, err)
+		a.APIError(w, r, s, err)
 		return
 	}
 	page := patientPage{ID: id, R: rec, Warnings: dedupe(b.Warnings), Truncated: b.Next != "", Form: fe,
-		Plans: plans(rec, versions(b.Entries, "CarePlan")), ObsKinds: obsKinds, PlanKinds: planKinds, FlagKinds: flagKinds, Now: a.cfg.Now()}
+		Plans: plans(rec, versions(b.Entries, "CarePlan")), ObsKinds: obsKinds, PlanKinds: planKinds, FlagKinds: flagKinds, Now: a.Now()}
 	for _, t := range rec.Trends {
 		if !charted[t.Key] {
 			continue // the rest are in the results tables
@@ -117,18 +116,18 @@ func (a *App) showPatient(w http.ResponseWriter, r *http.Request, s *web.Session
 	if fe != nil {
 		status = http.StatusBadRequest
 	}
-	a.rd.Render(w, r, status, "patient", web.Page{Title: rec.Person.Name.Value, Session: s, Data: page})
+	a.RD.Render(w, r, status, "patient", web.Page{Title: rec.Person.Name.Value, Session: s, Data: page})
 }
 
 // refused explains a refusal: with break glass on offer when the API
 // offers it.
 func (a *App) refused(w http.ResponseWriter, r *http.Request, s *web.Session, id string, err error) {
-	msg := apiMessage(err)
+	msg := web.APIMessage(err)
 	can := strings.Contains(msg, "$break-glass")
 	if i := strings.Index(msg, "; in an emergency"); i > 0 {
 		msg = msg[:i] + "."
 	}
-	a.rd.Render(w, r, http.StatusForbidden, "refused", web.Page{Title: "No access to this record", Session: s,
+	a.RD.Render(w, r, http.StatusForbidden, "refused", web.Page{Title: "No access to this record", Session: s,
 		Data: refusedPage{ID: id, Msg: msg, CanBreakGlass: can, Person: a.demographics(r, s, id)}})
 }
 
@@ -139,11 +138,11 @@ func (a *App) demographics(r *http.Request, s *web.Session, id string) *personRo
 	if err != nil {
 		return nil
 	}
-	b, err := a.cfg.FHIR.Search(r.Context(), tok, "Patient", url.Values{"_id": {id}})
+	b, err := a.FHIR.Search(r.Context(), tok, "Patient", url.Values{"_id": {id}})
 	if err != nil {
 		return nil
 	}
-	rows, _ := peopleOf(b, a.cfg.Now())
+	rows, _ := peopleOf(b, a.Now())
 	if len(rows) == 0 {
 		return nil
 	}
@@ -179,14 +178,13 @@ func (a *App) breakGlass(w http.ResponseWriter, r *http.Request, s *web.Session)
 		valid = valid || br.Code == reason
 	}
 	if !valid || text == "" || len(text) > 2000 {
-		a.rd.Render(w, r, http.StatusBadRequest, "refused", web.Page{Title: "No access to this record", Session: s,
+		a.RD.Render(w, r, http.StatusBadRequest, "refused", web.Page{Title: "No access to this record", Session: s,
 			Data: refusedPage{ID: id, CanBreakGlass: true, Person: a.demographics(r, s, id),
 				Error: "Choose a reason and say why in a few words (at most 2,000 characters).", Text: text}})
 		return
 	}
-	tok, err := s.Token()
-	if err != nil {
-		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+	tok, ok := a.Token(w, r, s)
+	if !ok {
 		return
 	}
 	params := map[string]any{"resourceType": "Parameters", "parameter": []any{
@@ -199,8 +197,8 @@ func (a *App) breakGlass(w http.ResponseWriter, r *http.Request, s *web.Session)
 			ValueInstant string `json:"valueInstant"`
 		} `json:"parameter"`
 	}
-	if err := a.cfg.FHIR.Do(r.Context(), tok, http.MethodPost, "Patient/"+id+"/$break-glass", nil, params, &out); err != nil {
-		a.apiError(w, r, s, err)
+	if err := a.FHIR.Do(r.Context(), tok, http.MethodPost, "Patient/"+id+"/$break-glass", nil, params, &out); err != nil {
+		a.APIError(w, r, s, err)
 		return
 	}
 	until := ""
@@ -212,7 +210,7 @@ func (a *App) breakGlass(w http.ResponseWriter, r *http.Request, s *web.Session)
 		}
 	}
 	s.Flash("You have opened this record for " + strings.SplitN(reasonLabel(reason), ":", 2)[0] + " until " + until + ". A privacy officer will review this access, and the person can see it.")
-	http.Redirect(w, r, a.cfg.Prefix+"/patient/"+id, http.StatusSeeOther)
+	http.Redirect(w, r, a.Prefix+"/patient/"+id, http.StatusSeeOther)
 }
 
 func reasonLabel(code string) string {
@@ -231,33 +229,32 @@ func (a *App) document(w http.ResponseWriter, r *http.Request, s *web.Session) {
 		return
 	}
 	doc := r.PathValue("doc")
-	if !validID(doc) {
-		a.rd.Error(w, r, s, http.StatusNotFound, "Not found", "There is no such document.", nil)
+	if !web.ValidID(doc) {
+		a.RD.Error(w, r, s, http.StatusNotFound, "Not found", "There is no such document.", nil)
 		return
 	}
-	tok, err := s.Token()
-	if err != nil {
-		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+	tok, ok := a.Token(w, r, s)
+	if !ok {
 		return
 	}
-	b, err := a.cfg.FHIR.Search(r.Context(), tok, "Patient/"+id+"/$everything", url.Values{"_type": {"DocumentReference"}, "_count": {"1000"}})
+	b, err := a.FHIR.Search(r.Context(), tok, "Patient/"+id+"/$everything", url.Values{"_type": {"DocumentReference"}, "_count": {"1000"}})
 	if err != nil {
 		if web.StatusOf(err) == http.StatusForbidden {
 			a.refused(w, r, s, id, err)
 			return
 		}
-		a.apiError(w, r, s, err)
+		a.APIError(w, r, s, err)
 		return
 	}
-	rec, err := recordview.Build(b.Entries, id, a.cfg.Now())
+	rec, err := recordview.Build(b.Entries, id, a.Now())
 	if err != nil {
-		a.apiError(w, r, s, err)
+		a.APIError(w, r, s, err)
 		return
 	}
 	for _, d := range rec.Documents {
 		for _, ref := range d.Refs {
 			if ref == "DocumentReference/"+doc {
-				a.rd.Render(w, r, http.StatusOK, "document", web.Page{Title: d.Title, Session: s, Data: struct {
+				a.RD.Render(w, r, http.StatusOK, "document", web.Page{Title: d.Title, Session: s, Data: struct {
 					ID  string
 					Doc recordview.Document
 					R   *recordview.Record
@@ -266,19 +263,7 @@ func (a *App) document(w http.ResponseWriter, r *http.Request, s *web.Session) {
 			}
 		}
 	}
-	a.rd.Error(w, r, s, http.StatusNotFound, "Not found", "There is no such document in this person's record, or it is withheld from you.", nil)
-}
-
-func validID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
+	a.RD.Error(w, r, s, http.StatusNotFound, "Not found", "There is no such document in this person's record, or it is withheld from you.", nil)
 }
 
 // versions maps "Type/id" to its versionId, for the resources of typ.

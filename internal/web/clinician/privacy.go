@@ -19,7 +19,7 @@ type reviewRow struct {
 
 func (a *App) officer(w http.ResponseWriter, r *http.Request, s *web.Session) bool {
 	if s.User.Kind != access.User || s.User.Role != access.RolePrivacyOfficer {
-		a.rd.Error(w, r, s, http.StatusForbidden, "This page is for privacy officers",
+		a.RD.Error(w, r, s, http.StatusForbidden, "This page is for privacy officers",
 			"Reviewing break-glass access and searching the audit log is for the organisation's privacy officer.", nil)
 		return false
 	}
@@ -31,14 +31,13 @@ func (a *App) reviewQueue(w http.ResponseWriter, r *http.Request, s *web.Session
 	if !a.officer(w, r, s) {
 		return
 	}
-	tok, err := s.Token()
-	if err != nil {
-		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+	tok, ok := a.Token(w, r, s)
+	if !ok {
 		return
 	}
-	b, err := a.cfg.FHIR.Search(r.Context(), tok, "Task", url.Values{"code": {access.SysBreakGlass + "|break-glass"}, "_sort": {"-_lastUpdated"}, "_count": {"100"}})
+	b, err := a.FHIR.Search(r.Context(), tok, "Task", url.Values{"code": {access.SysBreakGlass + "|break-glass"}, "_sort": {"-_lastUpdated"}, "_count": {"100"}})
 	if err != nil {
-		a.apiError(w, r, s, err)
+		a.APIError(w, r, s, err)
 		return
 	}
 	var open, done []reviewRow
@@ -69,7 +68,7 @@ func (a *App) reviewQueue(w http.ResponseWriter, r *http.Request, s *web.Session
 			open = append(open, row)
 		}
 	}
-	a.rd.Render(w, r, http.StatusOK, "reviews", web.Page{Title: "Break-glass reviews", Session: s, Data: struct{ Open, Done []reviewRow }{open, done}})
+	a.RD.Render(w, r, http.StatusOK, "reviews", web.Page{Title: "Break-glass reviews", Session: s, Data: struct{ Open, Done []reviewRow }{open, done}})
 }
 
 // auditRow is one entry of the audit log as the officer reads it.
@@ -87,28 +86,22 @@ func (a *App) review(w http.ResponseWriter, r *http.Request, s *web.Session) {
 	if !a.officer(w, r, s) {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil || !web.CheckCSRF(s, r) {
-		a.rd.Error(w, r, s, http.StatusForbidden, "The form has expired", "Reload the page and try again.", nil)
-		return
-	}
 	id := r.PathValue("task")
 	outcome := r.PostFormValue("outcome")
 	note := strings.TrimSpace(r.PostFormValue("note"))
 	words := map[string]string{"appropriate": "Reviewed: appropriate, for the person's care", "inappropriate": "Reviewed: not appropriate; referred for investigation"}[outcome]
-	if !validID(id) || words == "" || len(note) > 2000 {
-		a.rd.Error(w, r, s, http.StatusBadRequest, "The review was not saved", "Choose whether the access was appropriate (a note may add at most 2,000 characters).",
-			&web.Link{Label: "Back to the reviews", Href: a.cfg.Prefix + "/privacy/break-glass"})
+	if !web.ValidID(id) || words == "" || len(note) > 2000 {
+		a.RD.Error(w, r, s, http.StatusBadRequest, "The review was not saved", "Choose whether the access was appropriate (a note may add at most 2,000 characters).",
+			&web.Link{Label: "Back to the reviews", Href: a.Prefix + "/privacy/break-glass"})
 		return
 	}
-	tok, err := s.Token()
-	if err != nil {
-		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+	tok, ok := a.Token(w, r, s)
+	if !ok {
 		return
 	}
 	var task map[string]any
-	if err := a.cfg.FHIR.Do(r.Context(), tok, http.MethodGet, "Task/"+id, nil, nil, &task); err != nil {
-		a.apiError(w, r, s, err)
+	if err := a.FHIR.Do(r.Context(), tok, http.MethodGet, "Task/"+id, nil, nil, &task); err != nil {
+		a.APIError(w, r, s, err)
 		return
 	}
 	task["status"] = "completed"
@@ -118,13 +111,13 @@ func (a *App) review(w http.ResponseWriter, r *http.Request, s *web.Session) {
 		text += ": " + note
 	}
 	notes, _ := task["note"].([]any)
-	task["note"] = append(notes, map[string]any{"authorString": s.User.Name + " (privacy officer)", "time": a.cfg.Now().UTC().Format(time.RFC3339), "text": text})
-	if err := a.cfg.FHIR.Do(r.Context(), tok, http.MethodPut, "Task/"+id, nil, task, nil); err != nil {
-		a.apiError(w, r, s, err)
+	task["note"] = append(notes, map[string]any{"authorString": s.User.Name + " (privacy officer)", "time": a.Now().UTC().Format(time.RFC3339), "text": text})
+	if err := a.FHIR.Do(r.Context(), tok, http.MethodPut, "Task/"+id, nil, task, nil); err != nil {
+		a.APIError(w, r, s, err)
 		return
 	}
 	s.Flash("The review was saved.")
-	http.Redirect(w, r, a.cfg.Prefix+"/privacy/break-glass", http.StatusSeeOther)
+	http.Redirect(w, r, a.Prefix+"/privacy/break-glass", http.StatusSeeOther)
 }
 
 func (a *App) auditSearch(w http.ResponseWriter, r *http.Request, s *web.Session) {
@@ -138,7 +131,7 @@ func (a *App) auditSearch(w http.ResponseWriter, r *http.Request, s *web.Session
 	params := url.Values{"_count": {"100"}}
 	var problems []string
 	if form.Patient != "" {
-		if !validID(form.Patient) {
+		if !web.ValidID(form.Patient) {
 			problems = append(problems, "A patient is a record id, like the one in the address of their record page")
 		} else {
 			params.Set("patient", form.Patient)
@@ -166,17 +159,16 @@ func (a *App) auditSearch(w http.ResponseWriter, r *http.Request, s *web.Session
 	var rows []auditRow
 	searched := len(q) > 0
 	if searched && len(problems) == 0 {
-		tok, err := s.Token()
-		if err != nil {
-			a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+		tok, ok := a.Token(w, r, s)
+		if !ok {
 			return
 		}
-		b, err := a.cfg.FHIR.Search(r.Context(), tok, "AuditEvent", params)
+		b, err := a.FHIR.Search(r.Context(), tok, "AuditEvent", params)
 		if err != nil {
 			if st := web.StatusOf(err); st == http.StatusBadRequest {
-				problems = append(problems, apiMessage(err))
+				problems = append(problems, web.APIMessage(err))
 			} else {
-				a.apiError(w, r, s, err)
+				a.APIError(w, r, s, err)
 				return
 			}
 		} else {
@@ -189,7 +181,7 @@ func (a *App) auditSearch(w http.ResponseWriter, r *http.Request, s *web.Session
 	if len(problems) > 0 {
 		status = http.StatusBadRequest
 	}
-	a.rd.Render(w, r, status, "audit", web.Page{Title: "Audit search", Session: s, Data: struct {
+	a.RD.Render(w, r, status, "audit", web.Page{Title: "Audit search", Session: s, Data: struct {
 		Form     any
 		Problems []string
 		Rows     []auditRow

@@ -60,7 +60,7 @@ func (a *App) search(w http.ResponseWriter, r *http.Request, s *web.Session) {
 	page := searchPage{Form: f}
 	if f.By == "" && f.NHS == "" && f.Name == "" && f.Postcode == "" {
 		page.Form.By = "nhs"
-		a.rd.Render(w, r, http.StatusOK, "search", web.Page{Title: "Find a person", Session: s, Data: page})
+		a.RD.Render(w, r, http.StatusOK, "search", web.Page{Title: "Find a person", Session: s, Data: page})
 		return
 	}
 	params := url.Values{"_count": {"50"}, "_include": {"Patient:general-practitioner"}}
@@ -109,24 +109,23 @@ func (a *App) search(w http.ResponseWriter, r *http.Request, s *web.Session) {
 	}
 	if len(f.Errors) > 0 {
 		page.Form.Errors = f.Errors
-		a.rd.Render(w, r, http.StatusBadRequest, "search", web.Page{Title: "Find a person: check what you entered", Session: s, Data: page})
+		a.RD.Render(w, r, http.StatusBadRequest, "search", web.Page{Title: "Find a person: check what you entered", Session: s, Data: page})
 		return
 	}
-	tok, err := s.Token()
-	if err != nil {
-		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+	tok, ok := a.Token(w, r, s)
+	if !ok {
 		return
 	}
-	b, err := a.cfg.FHIR.Search(r.Context(), tok, "Patient", params)
+	b, err := a.FHIR.Search(r.Context(), tok, "Patient", params)
 	if err != nil {
-		a.apiError(w, r, s, err)
+		a.APIError(w, r, s, err)
 		return
 	}
 	page.Searched = true
-	page.Results, page.More = peopleOf(b, a.cfg.Now())
+	page.Results, page.More = peopleOf(b, a.Now())
 	page.More = page.More || b.Next != ""
 	page.Warnings = b.Warnings
-	a.rd.Render(w, r, http.StatusOK, "search", web.Page{Title: "Find a person", Session: s, Data: page})
+	a.RD.Render(w, r, http.StatusOK, "search", web.Page{Title: "Find a person", Session: s, Data: page})
 }
 
 // parseDOB reads a date of birth as people type it.

@@ -66,27 +66,26 @@ func (a *App) formFail(w http.ResponseWriter, r *http.Request, s *web.Session, i
 }
 
 func (a *App) post(w http.ResponseWriter, r *http.Request, s *web.Session, id, typ string, res map[string]any, done string) {
-	tok, err := s.Token()
-	if err != nil {
-		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+	tok, ok := a.Token(w, r, s)
+	if !ok {
 		return
 	}
-	if err := a.cfg.FHIR.Do(r.Context(), tok, http.MethodPost, typ, nil, res, nil); err != nil {
+	if err := a.FHIR.Do(r.Context(), tok, http.MethodPost, typ, nil, res, nil); err != nil {
 		if st := web.StatusOf(err); st == http.StatusBadRequest || st == http.StatusUnprocessableEntity {
-			a.formFail(w, r, s, id, strings.ToLower(typ), apiMessage(err))
+			a.formFail(w, r, s, id, strings.ToLower(typ), web.APIMessage(err))
 			return
 		}
-		a.apiError(w, r, s, err)
+		a.APIError(w, r, s, err)
 		return
 	}
 	s.Flash(done)
-	http.Redirect(w, r, a.cfg.Prefix+"/patient/"+id, http.StatusSeeOther)
+	http.Redirect(w, r, a.Prefix+"/patient/"+id, http.StatusSeeOther)
 }
 
 func (a *App) patientID(w http.ResponseWriter, r *http.Request, s *web.Session) (string, bool) {
 	id := r.PathValue("id")
-	if !validID(id) {
-		a.rd.Error(w, r, s, http.StatusNotFound, "Not found", "That is not a record this portal can open.", nil)
+	if !web.ValidID(id) {
+		a.RD.Error(w, r, s, http.StatusNotFound, "Not found", "That is not a record this portal can open.", nil)
 		return "", false
 	}
 	return id, true
@@ -127,7 +126,7 @@ func (a *App) addNote(w http.ResponseWriter, r *http.Request, s *web.Session) {
 	if title == "" {
 		title = "Clinical note"
 	}
-	now := a.cfg.Now().UTC()
+	now := a.Now().UTC()
 	doc := map[string]any{
 		"resourceType": "DocumentReference",
 		"status":       "current",
@@ -160,10 +159,10 @@ func (a *App) addObservation(w http.ResponseWriter, r *http.Request, s *web.Sess
 		a.formFail(w, r, s, id, "observation", "Choose what you measured")
 		return
 	}
-	when := a.cfg.Now().UTC()
+	when := a.Now().UTC()
 	if v := strings.TrimSpace(r.PostFormValue("when")); v != "" {
 		t, err := time.ParseInLocation("2006-01-02T15:04", v, ukTimeLoc())
-		if err != nil || t.After(a.cfg.Now().Add(5*time.Minute)) {
+		if err != nil || t.After(a.Now().Add(5*time.Minute)) {
 			a.formFail(w, r, s, id, "observation", "Enter when it was measured (not in the future)")
 			return
 		}
@@ -180,7 +179,7 @@ func (a *App) addObservation(w http.ResponseWriter, r *http.Request, s *web.Sess
 		"code":              map[string]any{"coding": []any{map[string]any{"system": k.System, "code": k.Code, "display": k.Display}}, "text": k.Label},
 		"subject":           map[string]any{"reference": "Patient/" + id},
 		"effectiveDateTime": fhir.FormatInstant(when),
-		"issued":            fhir.FormatInstant(a.cfg.Now().UTC()),
+		"issued":            fhir.FormatInstant(a.Now().UTC()),
 		"performer":         author(s),
 	}
 	qty := func(v float64) map[string]any {
@@ -247,7 +246,7 @@ func (a *App) addFlag(w http.ResponseWriter, r *http.Request, s *web.Session) {
 		"category":     []any{map[string]any{"coding": []any{map[string]any{"system": sysFlagCat, "code": cat}}}},
 		"code":         code,
 		"subject":      map[string]any{"reference": "Patient/" + id},
-		"period":       map[string]any{"start": fhir.FormatInstant(a.cfg.Now().UTC())},
+		"period":       map[string]any{"start": fhir.FormatInstant(a.Now().UTC())},
 	}
 	if au := author(s); len(au) > 0 {
 		flag["author"] = au[0]
@@ -279,19 +278,18 @@ func (a *App) saveCarePlan(w http.ResponseWriter, r *http.Request, s *web.Sessio
 		a.formFail(w, r, s, id, "careplan", "Describe the plan (at most 20,000 characters)")
 		return
 	}
-	tok, err := s.Token()
-	if err != nil {
-		a.apiError(w, r, s, &web.Error{Status: http.StatusUnauthorized})
+	tok, ok := a.Token(w, r, s)
+	if !ok {
 		return
 	}
 	if planID := r.PostFormValue("plan"); planID != "" {
-		if !validID(planID) {
+		if !web.ValidID(planID) {
 			a.formFail(w, r, s, id, "careplan", "That care plan cannot be found")
 			return
 		}
 		var cur map[string]any
-		if err := a.cfg.FHIR.Do(r.Context(), tok, http.MethodGet, "CarePlan/"+planID, nil, nil, &cur); err != nil {
-			a.apiError(w, r, s, err)
+		if err := a.FHIR.Do(r.Context(), tok, http.MethodGet, "CarePlan/"+planID, nil, nil, &cur); err != nil {
+			a.APIError(w, r, s, err)
 			return
 		}
 		meta, _ := cur["meta"].(map[string]any)
@@ -311,16 +309,16 @@ func (a *App) saveCarePlan(w http.ResponseWriter, r *http.Request, s *web.Sessio
 		if au := author(s); len(au) > 0 {
 			cur["author"] = au[0]
 		}
-		if err := a.cfg.FHIR.Do(r.Context(), tok, http.MethodPut, "CarePlan/"+planID, nil, cur, nil); err != nil {
+		if err := a.FHIR.Do(r.Context(), tok, http.MethodPut, "CarePlan/"+planID, nil, cur, nil); err != nil {
 			if st := web.StatusOf(err); st == http.StatusBadRequest || st == http.StatusUnprocessableEntity || st == http.StatusPreconditionFailed || st == http.StatusConflict {
-				a.formFail(w, r, s, id, "careplan", apiMessage(err))
+				a.formFail(w, r, s, id, "careplan", web.APIMessage(err))
 				return
 			}
-			a.apiError(w, r, s, err)
+			a.APIError(w, r, s, err)
 			return
 		}
 		s.Flash("The care plan was updated.")
-		http.Redirect(w, r, a.cfg.Prefix+"/patient/"+id+"#care-plans", http.StatusSeeOther)
+		http.Redirect(w, r, a.Prefix+"/patient/"+id+"#care-plans", http.StatusSeeOther)
 		return
 	}
 	kind := r.PostFormValue("kind")
@@ -339,7 +337,7 @@ func (a *App) saveCarePlan(w http.ResponseWriter, r *http.Request, s *web.Sessio
 		a.formFail(w, r, s, id, "careplan", "Choose the kind of plan")
 		return
 	}
-	now := fhir.FormatInstant(a.cfg.Now().UTC())
+	now := fhir.FormatInstant(a.Now().UTC())
 	plan := map[string]any{
 		"resourceType": "CarePlan",
 		"status":       status,
