@@ -84,7 +84,9 @@ func TestPersonDecision(t *testing.T) {
 		{"administrator", admin, base(), false, nil},
 		{"the person themselves, any of their records", self, base(), true, func(d Decision) bool { return d.Unseal && d.WithholdFromPatient }},
 		{"the person, under their own dissent", self, with(choice(Sharing{Choice: Dissent})), true, nil},
-		{"their delegate (full)", carer, base(), true, func(d Decision) bool { return !d.Unseal && !d.ReadOnly && d.WithholdFromPatient && d.Purpose == "PATRQT" }},
+		{"their delegate (full)", carer, base(), true, func(d Decision) bool {
+			return !d.Unseal && !d.ReadOnly && d.WithholdFromPatient && d.Purpose == "PATRQT"
+		}},
 		{"their delegate (read)", reader, base(), true, func(d Decision) bool { return !d.Unseal && d.ReadOnly }},
 		{"a delegation that has ended", lapsed, base(), false, nil},
 		{"a related person without proxy access", other, base(), false, nil},
