@@ -143,7 +143,7 @@ func rolePerms(pr *Principal, typ string) Perm {
 			return Read | Search
 		}
 		if typ == "Task" {
-			return Read | Search | Update // the break-glass review queue
+			return Read | Search | Update // the privacy review queue (the guard keeps it to that)
 		}
 		if directoryTypes[typ] || typ == "Patient" {
 			return Read | Search
