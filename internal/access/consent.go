@@ -63,11 +63,20 @@ func ConsentFacts(c fhir.Object, f *Facts, latest map[string]time.Time, lastUpda
 			case cd.system == SysSNOMED && cd.code == snomedDissentShared,
 				cd.system == SysConsentKind && cd.code == "sharing":
 				kind = "sharing"
+			case cd.system == SysConsentKind && cd.code == ConsentOrgShare:
+				kind = ConsentOrgShare
 			}
 		}
 	}
 	if kind == "" {
 		return false
+	}
+	if kind == ConsentOrgShare {
+		// Shares add up: each active one counts, not only the latest.
+		if s, ok := orgShareOf(c, prov); ok {
+			f.OrgShares = append(f.OrgShares, s)
+		}
+		return true
 	}
 	if prev, ok := latest[kind]; ok && prev.After(at) {
 		return true

@@ -24,9 +24,18 @@ type Facts struct {
 	NDOP, Type1 bool
 	// BreakGlass are the grants opened by stating a reason.
 	BreakGlass []Grant
-	// Delegates are the RelatedPerson references that may act for the
-	// person (a parent, a carer).
-	Delegates []string
+	// Delegates are the RelatedPersons that may act for the person (a
+	// parent, a carer): active, carrying ExtProxyAccess. Their periods are
+	// judged by the policy, against its clock.
+	Delegates []Delegate
+	// OrgShares are the person's active shares of parts of their record
+	// with named organisations (ended ones included: the policy judges
+	// the end date).
+	OrgShares []OrgShare
+	// WithheldFromPatient says the record holds items held back from the
+	// person's own view (SysPatientView|withhold): whether to tell them
+	// that some information is not yet available.
+	WithheldFromPatient bool
 	// SealedBy are the ODS codes of the organisations that contributed
 	// sealed items to the record ("" for items without one): whether to
 	// tell someone that something is withheld from them.

@@ -19,6 +19,7 @@ type Note struct {
 	breakGlass *Grant
 	withheld   int
 	refused    string
+	grounds    string
 }
 
 // maxEntities bounds the resources one audit entry names: a search page
@@ -83,6 +84,9 @@ func (n *Note) Decision(d Decision) {
 	if !d.Allowed && n.refused == "" {
 		n.refused = d.Why
 	}
+	if d.Allowed && d.Why != "" && n.grounds == "" {
+		n.grounds = d.Why
+	}
 }
 
 // Withheld records that k items were held back.
@@ -102,6 +106,9 @@ type NoteSummary struct {
 	BreakGlass         *Grant
 	Withheld           int
 	Refused            string
+	// Grounds is why access was granted (the first allowed decision's
+	// Why: a relationship, a delegation, a share with the organisation).
+	Grounds string
 }
 
 // Summary returns a copy of what the note holds.
@@ -112,7 +119,7 @@ func (n *Note) Summary() NoteSummary {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return NoteSummary{Patients: slices.Clone(n.patients), Entities: slices.Clone(n.entities), Purpose: n.purpose,
-		BreakGlass: n.breakGlass, Withheld: n.withheld, Refused: n.refused}
+		BreakGlass: n.breakGlass, Withheld: n.withheld, Refused: n.refused, Grounds: n.grounds}
 }
 
 // WithoutNote returns ctx with no Note: for the lookups the access

@@ -143,7 +143,7 @@ func rolePerms(pr *Principal, typ string) Perm {
 			return Read | Search
 		}
 		if typ == "Task" {
-			return Read | Search | Update // the break-glass review queue
+			return Read | Search | Update // the privacy review queue (the guard keeps it to that)
 		}
 		if directoryTypes[typ] || typ == "Patient" {
 			return Read | Search
@@ -213,6 +213,18 @@ type Decision struct {
 	CanBreakGlass bool
 	// Withhold hides items tagged as held back from the patient's view.
 	WithholdFromPatient bool
+	// Types, when not nil, are the only resource types of the record
+	// open to the principal (a person's share with their organisation);
+	// nil means no limit by type.
+	Types []string
+	// ReadOnly refuses every write to the record (a read-only delegate; a
+	// share with an organisation).
+	ReadOnly bool
+}
+
+// TypeAllowed reports whether d's type limit lets typ through.
+func (d Decision) TypeAllowed(typ string) bool {
+	return d.Types == nil || slices.Contains(d.Types, typ)
 }
 
 // Person decides whether pr may open the record the facts describe.
@@ -229,8 +241,8 @@ func (p *Policy) Person(pr *Principal, f *Facts) Decision {
 			if typ == "Patient" && slices.Contains(f.Patients, id) {
 				return Decision{Allowed: true, Unseal: true, WithholdFromPatient: true, Why: "own record", Purpose: "PATRQT"}
 			}
-			if typ == "RelatedPerson" && slices.Contains(f.Delegates, ref) {
-				return Decision{Allowed: true, Unseal: true, WithholdFromPatient: true, Why: "delegate of the person", Purpose: "PATRQT"}
+			if typ == "RelatedPerson" {
+				return p.delegate(ref, f)
 			}
 		}
 		if pr.Patient != "" && slices.Contains(f.Patients, pr.Patient) && pr.FHIRUser == "" {
@@ -248,6 +260,69 @@ func (p *Policy) Person(pr *Principal, f *Facts) Decision {
 		return Decision{Why: "the app was launched on another patient"}
 	}
 	now := p.now()
+	d := p.care(pr, f, now)
+	if !d.Allowed {
+		if s, ok := p.orgShare(pr, f, now); ok {
+			return s
+		}
+	}
+	return d
+}
+
+// delegate decides for a RelatedPerson signed in as a patient principal:
+// a delegate of the person at its level, never unsealing (sealed items
+// stay with the person themselves, not their proxy).
+func (p *Policy) delegate(ref string, f *Facts) Decision {
+	now := p.now()
+	for _, dl := range f.Delegates {
+		if dl.Ref != ref {
+			continue
+		}
+		if !dl.ActiveAt(now) {
+			return Decision{Why: "the delegation to act for the person has ended (or not yet begun)"}
+		}
+		return Decision{Allowed: true, WithholdFromPatient: true, ReadOnly: dl.Level != ProxyFull,
+			Why: "delegate of the person (" + dl.Level + ")", Purpose: "PATRQT"}
+	}
+	return Decision{Why: "not a delegate of the person (a related person acts for them only with proxy access recorded in their record)"}
+}
+
+// orgShare decides for a professional of an organisation the person
+// shared parts of their record with: only the shared types, read only,
+// until the end date. An explicit share stands whatever the person's
+// general sharing choice (dissent included): the person chose it.
+func (p *Policy) orgShare(pr *Principal, f *Facts, now time.Time) (Decision, bool) {
+	if pr.Org == "" {
+		return Decision{}, false
+	}
+	d := Decision{Purpose: purposeOr(pr.Purpose, "TREAT"), SocialOnly: pr.Role == RoleSocialWorker, ReadOnly: true, Types: []string{}}
+	var whys []string
+	for _, s := range f.OrgShares {
+		if s.ODS != pr.Org || !s.ActiveAt(now) {
+			continue
+		}
+		for _, t := range s.Types {
+			if !slices.Contains(d.Types, t) {
+				d.Types = append(d.Types, t)
+			}
+		}
+		name := s.ODS
+		if s.Name != "" {
+			name = s.Name + " (" + s.ODS + ")"
+		}
+		whys = append(whys, "the person shared "+strings.Join(s.Types, ", ")+" with "+name+" until "+s.Until.UTC().Format("2006-01-02")+" ("+s.Consent+")")
+	}
+	if len(whys) == 0 {
+		return Decision{}, false
+	}
+	slices.Sort(d.Types)
+	d.Allowed, d.Why = true, strings.Join(whys, "; ")
+	return d, true
+}
+
+// care decides for a professional by relationship, break-glass and the
+// person's sharing choice.
+func (p *Policy) care(pr *Principal, f *Facts, now time.Time) Decision {
 	d := Decision{Purpose: purposeOr(pr.Purpose, "TREAT"), SocialOnly: pr.Role == RoleSocialWorker}
 	rel, relWhy, episodes := p.relationship(pr, f, now)
 	var grant *Grant

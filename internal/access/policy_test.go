@@ -1,6 +1,8 @@
 package access
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -18,11 +20,15 @@ func TestPersonDecision(t *testing.T) {
 	admin := &Principal{Kind: User, Subject: "adm", Role: RoleAdmin, Org: "QF7"}
 	self := &Principal{Kind: PatientUser, Subject: "me", Role: RolePatient, FHIRUser: "Patient/p1"}
 	carer := &Principal{Kind: PatientUser, Subject: "mum", Role: RolePatient, FHIRUser: "RelatedPerson/r1"}
+	reader := &Principal{Kind: PatientUser, Subject: "dad", Role: RolePatient, FHIRUser: "RelatedPerson/r2"}
+	lapsed := &Principal{Kind: PatientUser, Subject: "gran", Role: RolePatient, FHIRUser: "RelatedPerson/r3"}
+	other := &Principal{Kind: PatientUser, Subject: "aunt", Role: RolePatient, FHIRUser: "RelatedPerson/r9"}
+	physio := &Principal{Kind: User, Subject: "physio", Role: RoleNurse, Org: "PHY1"}
 	stranger := &Principal{Kind: PatientUser, Subject: "x", Role: RolePatient, FHIRUser: "Patient/other"}
 	app := &Principal{Kind: User, Subject: "gp", Role: RoleGP, Org: "GP1", Patient: "other", Scopes: mustParse(t, "patient/*.rs")}
 
 	base := func() *Facts {
-		return &Facts{Patients: []string{"p1", "p2"}, GP: [][]string{{"GP1"}}, Delegates: []string{"RelatedPerson/r1"}}
+		return &Facts{Patients: []string{"p1", "p2"}, GP: [][]string{{"GP1"}}, Delegates: []Delegate{{Ref: "RelatedPerson/r1", Level: ProxyFull}, {Ref: "RelatedPerson/r2", Level: ProxyRead}, {Ref: "RelatedPerson/r3", Level: ProxyFull, End: now.Add(-time.Hour)}}}
 	}
 	with := func(f func(*Facts)) *Facts { x := base(); f(x); return x }
 	glass := func(who *Principal, reason string, until time.Time) func(*Facts) {
@@ -33,6 +39,11 @@ func TestPersonDecision(t *testing.T) {
 	enc := func(org string, start, end time.Time, open bool) func(*Facts) {
 		return func(f *Facts) {
 			f.Encounters = append(f.Encounters, Care{Ref: "Encounter/e1", Orgs: []string{org, "RHQ"}, Start: start, End: end, Open: open})
+		}
+	}
+	share := func(ods string, until time.Time) func(*Facts) {
+		return func(f *Facts) {
+			f.OrgShares = append(f.OrgShares, OrgShare{ODS: ods, Name: "Physio", Types: []string{"Observation"}, Until: until, Consent: "Consent/s1"})
 		}
 	}
 	choice := func(s Sharing) func(*Facts) { return func(f *Facts) { f.Sharing = s } }
@@ -73,7 +84,19 @@ func TestPersonDecision(t *testing.T) {
 		{"administrator", admin, base(), false, nil},
 		{"the person themselves, any of their records", self, base(), true, func(d Decision) bool { return d.Unseal && d.WithholdFromPatient }},
 		{"the person, under their own dissent", self, with(choice(Sharing{Choice: Dissent})), true, nil},
-		{"their delegate", carer, base(), true, nil},
+		{"their delegate (full)", carer, base(), true, func(d Decision) bool {
+			return !d.Unseal && !d.ReadOnly && d.WithholdFromPatient && d.Purpose == "PATRQT"
+		}},
+		{"their delegate (read)", reader, base(), true, func(d Decision) bool { return !d.Unseal && d.ReadOnly }},
+		{"a delegation that has ended", lapsed, base(), false, nil},
+		{"a related person without proxy access", other, base(), false, nil},
+		{"an organisation the person shared with", physio, with(share("PHY1", now.Add(day))), true, func(d Decision) bool {
+			return d.ReadOnly && !d.Unseal && slices.Equal(d.Types, []string{"Observation"}) && strings.Contains(d.Why, "Consent/s1")
+		}},
+		{"a share that has ended", physio, with(share("PHY1", now.Add(-day))), false, nil},
+		{"a share with another organisation", physio, with(share("PHY2", now.Add(day))), false, nil},
+		{"a share stands under dissent", physio, with(func(f *Facts) { share("PHY1", now.Add(day))(f); f.Sharing.Choice = Dissent }), true, nil},
+		{"a share does not narrow a relationship", gp, with(share("GP1", now.Add(day))), true, func(d Decision) bool { return d.Types == nil && !d.ReadOnly }},
 		{"another member of the public", stranger, base(), false, nil},
 		{"an app launched on another patient", app, base(), false, nil},
 		{"nobody", nil, base(), false, nil},
@@ -158,5 +181,41 @@ func TestLabel(t *testing.T) {
 				t.Errorf("labelled twice")
 			}
 		})
+	}
+}
+
+// TestBuilders: what the portal writes reads back as the facts it means.
+func TestBuilders(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	rp := Delegation("p1", "Jo Bloggs", "MTH", "mother", ProxyRead, now.Add(24*time.Hour))
+	rp["id"] = "r1"
+	d, ok := DelegateOf("r1", rp)
+	if !ok || d.Level != ProxyRead || d.Ref != "RelatedPerson/r1" || !d.ActiveAt(now) || d.ActiveAt(now.Add(25*time.Hour)) {
+		t.Errorf("delegation: %+v %v", d, ok)
+	}
+	delete(rp, "extension")
+	if _, ok := DelegateOf("r1", rp); ok {
+		t.Errorf("a RelatedPerson without proxy access delegates")
+	}
+	c := OrgShareConsent("p1", "PHY1", "Physio Ltd", []string{"Observation", "Condition"}, now.Add(24*time.Hour), now)
+	c["id"] = "s1"
+	var f Facts
+	if !ConsentFacts(c, &f, map[string]time.Time{}, now) || len(f.OrgShares) != 1 {
+		t.Fatalf("org share not read: %+v", f)
+	}
+	if s := f.OrgShares[0]; s.ODS != "PHY1" || s.Name != "Physio Ltd" || !slices.Equal(s.Types, []string{"Observation", "Condition"}) || !s.Until.Equal(now.Add(24*time.Hour)) || s.Consent != "Consent/s1" {
+		t.Errorf("org share: %+v", s)
+	}
+	if f.Sharing.Choice != Share {
+		t.Errorf("an org share changed the sharing choice: %v", f.Sharing.Choice)
+	}
+	c["status"] = "inactive"
+	f = Facts{}
+	if ConsentFacts(c, &f, map[string]time.Time{}, now); len(f.OrgShares) != 0 {
+		t.Errorf("a revoked share counts")
+	}
+	q := AccessQuery("p1", []string{"ae1"}, "who is this?", now)
+	if str(q, "description") != "who is this?" || len(arr(q, "input")) != 1 {
+		t.Errorf("access query: %v", q)
 	}
 }

@@ -51,6 +51,7 @@ func (s *Service) BreakGlass(ctx context.Context, id, reason, text string) (*acc
 	until := now.Add(p.BreakGlassTTL())
 	task := fhir.Object{
 		"resourceType": "Task",
+		"meta":         fhir.Object{"tag": []any{fhir.Object{"system": access.SysPrivacyReview, "code": access.ReviewTag}}},
 		"status":       "requested",
 		"intent":       "order",
 		"code":         fhir.Object{"coding": []any{fhir.Object{"system": access.SysBreakGlass, "code": "break-glass", "display": "Break-glass access: for privacy officer review"}}},
@@ -89,24 +90,30 @@ func (s *Service) BreakGlass(ctx context.Context, id, reason, text string) (*acc
 	return g, nil
 }
 
-// breakGlassTask reports whether a stored Task is a break-glass review,
-// which the privacy officer reads and closes whoever's record it is about.
-func breakGlassTask(body []byte) bool {
-	obj, err := fhir.DecodeResource(body)
-	if err != nil {
-		return false
-	}
+// queueKind says which kind of Task in the privacy officer's queue obj
+// is: "break-glass" (a break-glass review, tagged or written before the
+// tag), access.AccessQueryCode (a person's query, which must carry the
+// queue's tag), or "" for none.
+func queueKind(obj fhir.Object) string {
 	for _, c := range arrOf(mapOf(obj["code"])["coding"]) {
 		cm := mapOf(c)
-		if strOf(cm["system"]) == access.SysBreakGlass && strOf(cm["code"]) == "break-glass" {
-			return true
+		switch {
+		case strOf(cm["system"]) == access.SysBreakGlass && strOf(cm["code"]) == "break-glass":
+			return "break-glass"
+		case strOf(cm["system"]) == access.SysPrivacyReview && strOf(cm["code"]) == access.AccessQueryCode && hasTag(obj, access.SysPrivacyReview, access.ReviewTag):
+			return access.AccessQueryCode
 		}
 	}
-	return false
+	return ""
 }
 
-// officerTask reports whether pr is a privacy officer and body a
-// break-glass review Task: the officer's queue, across everyone's records.
+// officerTask reports whether pr is a privacy officer and body a Task in
+// their queue: a break-glass review or a person's access query, across
+// everyone's records.
 func officerTask(pr *access.Principal, typ string, body []byte) bool {
-	return pr.Kind == access.User && pr.Role == access.RolePrivacyOfficer && typ == "Task" && breakGlassTask(body)
+	if !officerReviewing(pr) || typ != "Task" {
+		return false
+	}
+	obj, err := fhir.DecodeResource(body)
+	return err == nil && queueKind(obj) != ""
 }

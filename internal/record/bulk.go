@@ -66,6 +66,7 @@ func (s *Service) StageObject(ctx context.Context, m fhir.Object) (*Staged, erro
 	}
 	e := &entry{method: "PUT", typ: rt, id: id}
 	e.src, e.known = SourceFrom(ctx)
+	e.entered = enteredBy(ctx)
 	if err := s.checkTarget(e); err != nil {
 		return nil, err
 	}
@@ -84,6 +85,7 @@ func (s *Service) StageObject(ctx context.Context, m fhir.Object) (*Staged, erro
 // stagePrepare serialises and indexes st with defs.
 func (s *Service) stagePrepare(st *Staged, defs *index.Definitions) error {
 	attribute(st.e.obj, st.e.src, st.e.known)
+	markEntered(st.e.obj, st.e.entered)
 	p, err := fhir.Prepare(st.e.obj, st.ID)
 	if err != nil {
 		return err

@@ -312,8 +312,9 @@ func (s *Service) transaction(ctx context.Context, entries []*entry) func() (*Bu
 		return func() (*BundleResult, error) { return nil, err }
 	}
 	src, fromRequest := SourceFrom(ctx)
+	entered := enteredBy(ctx)
 	for _, e := range entries {
-		e.src, e.known = src, fromRequest
+		e.src, e.known, e.entered = src, fromRequest, entered
 	}
 	seen := make(map[string]int)
 	for i, e := range entries {

@@ -165,6 +165,12 @@ func (s *Service) gatherFacts(ctx context.Context, id string) (*access.Facts, er
 	if err != nil {
 		return nil, err
 	}
+	withheld, err := s.Search(ctx, SearchRequest{Compartment: f.Patients[0], linked: f.Patients[1:], Params: url.Values{
+		"_tag": {access.SysPatientView + "|withhold"}, "_summary": {"count"}}})
+	if err != nil {
+		return nil, err
+	}
+	f.WithheldFromPatient = withheld.Total != nil && *withheld.Total > 0
 	for _, r := range sealed.Matches {
 		var m itemMeta
 		if json.Unmarshal(r.Body, &m) != nil {
@@ -269,8 +275,8 @@ func (s *Service) addFact(ctx context.Context, f *access.Facts, r store.Resource
 			f.BreakGlass = append(f.BreakGlass, g)
 		}
 	case "RelatedPerson":
-		if obj["active"] != false {
-			f.Delegates = append(f.Delegates, "RelatedPerson/"+r.ID)
+		if d, ok := access.DelegateOf(r.ID, obj); ok {
+			f.Delegates = append(f.Delegates, d)
 		}
 	}
 	return err

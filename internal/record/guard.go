@@ -99,6 +99,12 @@ func (s *Service) decidePerson(ctx context.Context, p *access.Policy, pr *access
 	return d, nil
 }
 
+// typeRefusal is the error for a type outside a decision's type limit
+// (the person shared only some types with the principal's organisation).
+func typeRefusal(d access.Decision) error {
+	return fhir.E(fhir.Forbidden, "the person shared only %s with your organisation (%s)", strings.Join(d.Types, ", "), d.Why)
+}
+
 // refusal is the error for a refused person-level decision.
 func personRefusal(d access.Decision) error {
 	msg := "access to this record is refused: " + d.Why
@@ -209,6 +215,9 @@ func (s *Service) guardRead(ctx context.Context, r *store.Resource) error {
 	if !d.Allowed {
 		return personRefusal(d)
 	}
+	if !d.TypeAllowed(r.Type) {
+		return typeRefusal(d)
+	}
 	if !visible(pr, d, r) {
 		access.NoteFrom(ctx).Withheld(1)
 		return fhir.E(fhir.Forbidden, "this item is withheld from you (sealed, or not shared with your organisation or role)")
@@ -230,6 +239,9 @@ func (s *Service) guardWrite(ctx context.Context, e *entry, cur *store.Resource,
 		perm = access.Create
 	}
 	if err := allowType(p, pr, e.typ, perm); err != nil {
+		return err
+	}
+	if err := platformItems(pr, e, cur, exists); err != nil {
 		return err
 	}
 	if pr.Kind == access.System || !access.InRecord(e.typ) || (exists && officerReview(pr, e, cur, patientKey)) {
@@ -262,6 +274,12 @@ func (s *Service) guardWrite(ctx context.Context, e *entry, cur *store.Resource,
 				return fhir.E(fhir.Forbidden, "an entry written by a person must belong to a person's record (give it a subject or patient)")
 			}
 			return personRefusal(d)
+		}
+		if d.ReadOnly {
+			return fhir.E(fhir.Forbidden, "you may read this record but not change it (%s)", d.Why)
+		}
+		if !d.TypeAllowed(e.typ) {
+			return typeRefusal(d)
 		}
 		if cur != nil && exists && !visible(pr, d, cur) {
 			return fhir.E(fhir.Forbidden, "this item is withheld from you, so you may not change it")
@@ -334,6 +352,9 @@ func (s *Service) preapprove(ctx context.Context, e *entry) error {
 		if !d.Allowed {
 			return personRefusal(d)
 		}
+		if d.ReadOnly {
+			return fhir.E(fhir.Forbidden, "you may read this record but not change it (%s)", d.Why)
+		}
 		if e.approved == nil {
 			e.approved = map[string]access.Decision{}
 		}
@@ -342,21 +363,95 @@ func (s *Service) preapprove(ctx context.Context, e *entry) error {
 	return nil
 }
 
-// officerReview reports whether e is a privacy officer closing a
-// break-glass review: an update (not a delete) of a break-glass Task that
-// stays a break-glass Task about the same person. The officer reads and
-// closes these whoever's record they are in; nothing else of the record
-// is theirs to write.
+// officerReview reports whether e is a privacy officer closing a review
+// in their queue: an update (not a delete) of a queue Task (a break-glass
+// review, a person's access query) that stays the same kind of queue Task
+// about the same person. The officer reads and closes these whoever's
+// record they are in; nothing else of the record is theirs to write.
 func officerReview(pr *access.Principal, e *entry, cur *store.Resource, patientKey string) bool {
 	if cur == nil || e.method == "DELETE" || !officerTask(pr, e.typ, cur.Body) || cur.PatientKey != patientKey {
 		return false
 	}
+	next := e.obj
 	if e.method == "PATCH" {
-		return true // the patched body is checked again in guardWrite, with its patient key
+		if e.patched == nil {
+			return true // before the patch runs: its result is checked again in guardWrite, with its patient key
+		}
+		next = e.patched
 	}
-	for _, c := range arrOf(mapOf(e.obj["code"])["coding"]) {
-		cm := mapOf(c)
-		if strOf(cm["system"]) == access.SysBreakGlass && strOf(cm["code"]) == "break-glass" {
+	curObj, err := fhir.DecodeResource(cur.Body)
+	return err == nil && queueKind(next) == queueKind(curObj)
+}
+
+// platformItems refuses, to all but systems, the writes that would forge
+// what the platform itself records: a break-glass review (which would
+// open the record to whoever it names), a Task in the privacy officer's
+// queue other than a person's query about their own record, and (to
+// professionals) a person's share of their record with an organisation,
+// which only the person or their delegate chooses.
+func platformItems(pr *access.Principal, e *entry, cur *store.Resource, exists bool) error {
+	if pr.Kind == access.System {
+		return nil
+	}
+	var bodies []fhir.Object
+	if e.obj != nil {
+		bodies = append(bodies, e.obj)
+	} else if e.patched != nil {
+		bodies = append(bodies, e.patched)
+	}
+	if exists && cur != nil && len(cur.Body) > 0 {
+		if obj, err := fhir.DecodeResource(cur.Body); err == nil {
+			bodies = append(bodies, obj)
+		}
+	}
+	for i, obj := range bodies {
+		switch e.typ {
+		case "Task":
+			if officerReviewing(pr) {
+				continue // officerReview decides (and nothing else is the officer's to write)
+			}
+			kind, tagged := queueKind(obj), hasTag(obj, access.SysPrivacyReview, access.ReviewTag)
+			if kind == "break-glass" {
+				return fhir.E(fhir.Forbidden, "break-glass reviews are written by $break-glass only")
+			}
+			if kind == "" && !tagged {
+				continue
+			}
+			if pr.Kind != access.PatientUser || kind != access.AccessQueryCode {
+				return fhir.E(fhir.Forbidden, "the privacy officer's queue takes break-glass reviews and people's queries about accesses to their own record, nothing else")
+			}
+			if i > 0 || e.method != "POST" && !(e.method == "PUT" && !exists) {
+				return fhir.E(fhir.Forbidden, "a query to the privacy officer, once sent, is theirs to answer: send another to add to it")
+			}
+		case "Consent":
+			if pr.Kind != access.PatientUser && orgShareConsent(obj) {
+				return fhir.E(fhir.Forbidden, "a share of a person's record with an organisation is the person's own choice (or their delegate's): only they may make or change it")
+			}
+		}
+	}
+	return nil
+}
+
+func officerReviewing(pr *access.Principal) bool {
+	return pr.Kind == access.User && pr.Role == access.RolePrivacyOfficer
+}
+
+func orgShareConsent(obj fhir.Object) bool {
+	for _, cat := range arrOf(obj["category"]) {
+		for _, c := range arrOf(mapOf(cat)["coding"]) {
+			cm := mapOf(c)
+			if strOf(cm["system"]) == access.SysConsentKind && strOf(cm["code"]) == access.ConsentOrgShare {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasTag(obj fhir.Object, system, code string) bool {
+	for _, t := range arrOf(mapOf(obj["meta"])["tag"]) {
+		tm := mapOf(t)
+		if strOf(tm["system"]) == system && strOf(tm["code"]) == code {
 			return true
 		}
 	}
@@ -378,6 +473,7 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 		return nil, err
 	}
 	types := sq.Types
+	wholeCompartment := req.Compartment != "" && len(sq.Types) == 0
 	if len(types) == 0 && req.Compartment != "" {
 		types = fhirdef.PatientCompartmentTypes()
 		if !slices.Contains(types, "Patient") {
@@ -425,8 +521,13 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 		return nil, nil
 	}
 	if pr.Role == access.RolePrivacyOfficer && len(recordTypes) == 1 && recordTypes[0] == "Task" && req.Compartment == "" {
-		// The break-glass review queue, across everyone's records.
-		sq.Filters = append(sq.Filters, store.Filter{Require: []store.TokenRef{{Param: "code", System: access.SysBreakGlass, Code: "break-glass"}}})
+		// The privacy officer's queue, across everyone's records: Tasks
+		// tagged for review, and break-glass reviews written before the
+		// tag. Each match is checked again (officerTask).
+		sq.Filters = append(sq.Filters, store.Filter{Require: []store.TokenRef{
+			{Param: "_tag", System: access.SysPrivacyReview, Code: access.ReviewTag},
+			{Param: "code", System: access.SysBreakGlass, Code: "break-glass"},
+		}})
 		return nil, nil
 	}
 	// Whose records does the search name?
@@ -486,6 +587,7 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 		return nil, fhir.E(fhir.Forbidden, "the search names more than %d people; narrow it", maxAnchors)
 	}
 	var owners, sealedBy []string
+	withheldFromPatient := false
 	var decisions []access.Decision
 	var lastRefusal access.Decision
 	done := map[string]bool{}
@@ -505,6 +607,9 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 			done[id] = true
 		}
 		sealedBy = append(sealedBy, f.SealedBy...)
+		if d.Allowed && d.WithholdFromPatient && f.WithheldFromPatient {
+			withheldFromPatient = true
+		}
 		if !d.Allowed {
 			if named[a] {
 				return nil, personRefusal(d)
@@ -525,8 +630,27 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 	}
 	slices.Sort(owners)
 	owners = slices.Compact(owners)
-	sq.Filters = append(sq.Filters, store.Filter{Types: recordTypes, Restrict: true, Owners: owners})
 	strict := strictest(decisions)
+	if strict.Types != nil {
+		// A share of some types only: a whole record is narrowed to them
+		// (and the person's demographics); naming another type is refused.
+		kept := recordTypes[:0:0]
+		for _, t := range recordTypes {
+			if strict.TypeAllowed(t) || t == "Patient" && pr.Kind == access.User {
+				kept = append(kept, t)
+			} else if !wholeCompartment {
+				return nil, typeRefusal(strict)
+			}
+		}
+		if len(kept) == 0 {
+			return nil, typeRefusal(strict)
+		}
+		if wholeCompartment {
+			sq.Types = slices.DeleteFunc(sq.Types, func(t string) bool { return access.InRecord(t) && !slices.Contains(kept, t) })
+		}
+		recordTypes = kept
+	}
+	sq.Filters = append(sq.Filters, store.Filter{Types: recordTypes, Restrict: true, Owners: owners})
 	if !strict.Unseal {
 		sq.Filters = append(sq.Filters, sealedFilter(pr, recordTypes))
 	}
@@ -548,8 +672,14 @@ func (s *Service) guardSearch(ctx context.Context, req *SearchRequest, q *search
 	}
 	if strict.WithholdFromPatient {
 		sq.Filters = append(sq.Filters, store.Filter{Types: recordTypes, Withhold: []store.TokenRef{{Param: "_tag", System: access.SysPatientView, Code: "withhold"}}})
+		if withheldFromPatient {
+			// Said of the record (from the facts), not of the search.
+			res.Warnings = append(res.Warnings, "some information (for example a result not yet discussed with you) is not yet available here: the person who looks after you will discuss it with you")
+		}
 	}
-	if !strict.Unseal && slices.ContainsFunc(sealedBy, func(org string) bool { return org != pr.Org || org == "" }) {
+	// A delegate is not told that sealed items exist: that alone would
+	// say something of the person they act for.
+	if !strict.Unseal && pr.Kind != access.PatientUser && slices.ContainsFunc(sealedBy, func(org string) bool { return org != pr.Org || org == "" }) {
 		// Said of the record, not of the search: what is withheld, and
 		// whether it would have matched, stays unsaid.
 		access.NoteFrom(ctx).Withheld(1)
@@ -621,6 +751,14 @@ func inboxItem(pr *access.Principal, r *store.Resource) bool {
 func strictest(ds []access.Decision) access.Decision {
 	out := access.Decision{Unseal: true}
 	for _, d := range ds {
+		if d.Types != nil {
+			if out.Types == nil {
+				out.Types, out.Why = slices.Clone(d.Types), d.Why
+			} else {
+				out.Types = slices.DeleteFunc(out.Types, func(t string) bool { return !slices.Contains(d.Types, t) })
+			}
+		}
+		out.ReadOnly = out.ReadOnly || d.ReadOnly
 		out.Unseal = out.Unseal && d.Unseal
 		out.OwnOrgOnly = out.OwnOrgOnly || d.OwnOrgOnly
 		out.SocialOnly = out.SocialOnly || d.SocialOnly
@@ -793,7 +931,7 @@ func (s *Service) keepVisible(ctx context.Context, p *access.Policy, pr *access.
 			}
 			decided[key] = d
 		}
-		if !d.Allowed || !visible(pr, d, r) {
+		if !d.Allowed || !d.TypeAllowed(r.Type) || !visible(pr, d, r) {
 			n++
 			continue
 		}

@@ -231,6 +231,7 @@ func (s *Service) runOneLocked(ctx context.Context, e *entry) (Result, error) {
 	s.writing.RLock()
 	defer s.writing.RUnlock()
 	e.src, e.known = SourceFrom(ctx)
+	e.entered = enteredBy(ctx)
 	if e.obj != nil && e.cond == "" || e.method == "POST" {
 		if e.method == "POST" {
 			e.id = NewID()
@@ -271,10 +272,15 @@ type entry struct {
 	ifMatch int64  // 0: none
 	fullURL string
 
-	obj   fhir.Object     // decoded resource for POST and PUT
-	src   Source          // who contributed it (see attribute)
-	known bool            // src came with the request, not from the resource
-	patch jsonpatch.Patch // for PATCH
+	obj   fhir.Object // decoded resource for POST and PUT
+	src   Source      // who contributed it (see attribute)
+	known bool        // src came with the request, not from the resource
+	// entered is the person (or delegate) who wrote it, when a patient
+	// principal did (see markEntered).
+	entered string
+	// patched is the resource a PATCH leaves, once applied.
+	patched fhir.Object
+	patch   jsonpatch.Patch // for PATCH
 	// prep is obj serialised and indexed ahead of the write transaction,
 	// when its id and references did not depend on it.
 	prep *prepared
@@ -290,6 +296,7 @@ type entry struct {
 func (e *entry) reset() {
 	e.result = Result{}
 	e.noop = false
+	e.patched = nil
 }
 
 func (e *entry) setIfMatch(v string) error {
@@ -593,6 +600,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e *entry) error {
 			return err
 		}
 		obj = pm
+		e.patched = pm
 	case "DELETE":
 		if !exists {
 			if cur == nil && e.cond == "" {
@@ -679,6 +687,7 @@ func (s *Service) prepare(e *entry, obj fhir.Object) (*prepared, error) {
 	id := e.id
 	access.Label(obj)
 	attribute(obj, e.src, e.known)
+	markEntered(obj, e.entered)
 	p, err := fhir.Prepare(obj, id)
 	if err != nil {
 		return nil, err

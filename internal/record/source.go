@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 )
 
@@ -95,4 +96,55 @@ func attribute(m fhir.Object, src Source, known bool) {
 		tags = append(tags, t)
 	}
 	meta["tag"] = append(tags, map[string]any{"system": ODSSystem, "code": org})
+}
+
+// enteredBy returns who a write is entered by when the principal is a
+// member of the public (the person, or a delegate acting for them): their
+// own resource ("Patient/…", "RelatedPerson/…"); "" for anyone else.
+func enteredBy(ctx context.Context) string {
+	pr := access.From(ctx)
+	if pr == nil || pr.Kind != access.PatientUser {
+		return ""
+	}
+	switch {
+	case pr.FHIRUser != "":
+		return pr.FHIRUser
+	case pr.Patient != "":
+		return "Patient/" + pr.Patient
+	}
+	return "Patient"
+}
+
+// markEntered puts the platform's mark on what a person entered
+// themselves (by is who, from enteredBy): meta.tag
+// access.SysProvenance|PatientEntered, meta.source their own resource,
+// and no organisation's ODS tag (a person writes for no organisation,
+// whatever the resource claims). From anyone else's write (by "") it
+// removes the mark, so it can be neither forged nor stripped.
+func markEntered(m fhir.Object, by string) {
+	meta, _ := m["meta"].(map[string]any)
+	if meta == nil {
+		if _, present := m["meta"]; present || by == "" {
+			return // absent with nothing to add, or not an object (validation reports it)
+		}
+		meta = map[string]any{}
+		m["meta"] = meta
+	}
+	old, _ := meta["tag"].([]any)
+	tags := make([]any, 0, len(old)+1)
+	for _, t := range old {
+		if tm, ok := t.(map[string]any); ok && (tm["system"] == access.SysProvenance && tm["code"] == access.PatientEntered || by != "" && tm["system"] == ODSSystem) {
+			continue
+		}
+		tags = append(tags, t)
+	}
+	if by != "" {
+		meta["source"] = by
+		tags = append(tags, map[string]any{"system": access.SysProvenance, "code": access.PatientEntered, "display": "Entered by the person or their delegate"})
+	}
+	if len(tags) == 0 {
+		delete(meta, "tag")
+	} else {
+		meta["tag"] = tags
+	}
 }
