@@ -69,7 +69,8 @@ func publicPath(r *http.Request) bool {
 	}
 	// The portals keep their own sessions and call the API with the
 	// signed-in user's token.
-	return strings.HasPrefix(p, "/auth/") || strings.HasPrefix(p, "/.well-known/") || p == "/app" || strings.HasPrefix(p, "/app/")
+	return strings.HasPrefix(p, "/auth/") || strings.HasPrefix(p, "/.well-known/") || p == "/app" || strings.HasPrefix(p, "/app/") ||
+		p == "/my" || strings.HasPrefix(p, "/my/")
 }
 
 // setupAuth builds sign-in for a server listening on addr.

@@ -155,6 +155,9 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded ch
 	if err := admitDemoPatient(ctx, base, token, accounts); err != nil {
 		c.log.Warn("demo: the admission that shows the GP's alerts was not sent", "err", err)
 	}
+	if err := delegateDemoParent(ctx, base, token, accounts); err != nil {
+		c.log.Warn("demo: the parent's proxy access was not recorded", "err", err)
+	}
 	printDemoGuide(stdout, base, st.nhsNumber, "http://"+addr+"/auth", password, accounts)
 	if loaded != nil {
 		loaded <- base
@@ -404,6 +407,40 @@ func demoUsers(g *synth.Generator) []idp.User {
 		out = append(out, idp.User{Username: a.Username, Name: a.Name, Role: role, Org: a.Org, FHIRUser: a.FHIRUser, Patient: a.Patient})
 	}
 	return out
+}
+
+// delegateDemoParent records the demo parent as a RelatedPerson of the
+// child with full proxy access (the generator writes none).
+func delegateDemoParent(ctx context.Context, base, token string, accounts []idp.User) error {
+	var parent *idp.User
+	for i := range accounts {
+		if accounts[i].Username == "parent" {
+			parent = &accounts[i]
+		}
+	}
+	if parent == nil {
+		return nil // no child among the first people
+	}
+	id, ok := strings.CutPrefix(parent.FHIRUser, "RelatedPerson/")
+	if !ok {
+		return fmt.Errorf("the parent's fhirUser is %q", parent.FHIRUser)
+	}
+	rp := access.Delegation(parent.Patient, parent.Name, "PRN", "parent", access.ProxyFull, time.Time{})
+	rp["id"] = id
+	body, _ := json.Marshal(rp)
+	client := &http.Client{Transport: bearer{token, http.DefaultTransport}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, base+"/RelatedPerson/"+id, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return fmt.Errorf("status %d: %s", resp.StatusCode, msg)
+	}
+	return nil
 }
 
 // admitDemoPatient admits patient1 now to a ward of the consultant's

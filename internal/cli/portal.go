@@ -17,66 +17,91 @@ import (
 	"github.com/sharedcare/sharedcare/internal/idp"
 	"github.com/sharedcare/sharedcare/internal/web"
 	"github.com/sharedcare/sharedcare/internal/web/clinician"
+	"github.com/sharedcare/sharedcare/internal/web/patient"
 )
 
-// portalClientID is the clinician portal's client at the built-in
-// identity provider.
-const portalClientID = "sharedcare-portal"
+// The portals' clients at the built-in identity provider, and the most
+// a session of each may hold: a professional's own rights (user/ scopes)
+// or a person's own record (patient/ scopes, with their record as the
+// launch context), narrowed further by the role in the API.
+const (
+	portalClientID        = "sharedcare-portal"
+	patientPortalClientID = "sharedcare-patient-portal"
+)
 
-// portalScopes are the most a portal session may hold: the user's own
-// rights (user/ scopes), narrowed by their role in the API.
-var portalScopes = []string{"openid", "fhirUser", "profile", "offline_access", "launch", "user/*.cruds"}
+var (
+	portalScopes        = []string{"openid", "fhirUser", "profile", "offline_access", "launch", "user/*.cruds"}
+	patientPortalScopes = []string{"openid", "fhirUser", "profile", "offline_access", "launch/patient", "patient/*.cruds"}
+)
 
-// setupPortal registers the clinician portal as a client of the built-in
-// identity provider (its secret kept with the keys, outside the database)
-// and returns the portal, which calls api in-process as the signed-in
-// user.
-func setupPortal(ctx context.Context, c serveConfig, authn *authStack, root string, api http.Handler, log *slog.Logger) (http.Handler, error) {
+// portals are the apps served beside the API: path prefix to handler.
+type portals map[string]http.Handler
+
+// setupPortals registers the clinician and patient portals as clients of
+// the built-in identity provider (their secrets kept with the keys,
+// outside the database) and returns them; each calls api in-process as
+// its signed-in user.
+func setupPortals(ctx context.Context, c serveConfig, authn *authStack, api http.Handler, log *slog.Logger) (portals, error) {
 	p := authn.idp
 	if p == nil {
-		log.Info("clinician portal off: it signs people in through the built-in identity provider (--no-idp is set)")
+		log.Info("portals off: they sign people in through the built-in identity provider (--no-idp is set)")
 		return nil, nil
 	}
-	secret, err := portalSecret(keysDir(c))
-	if err != nil {
-		return nil, err
-	}
-	redirect := root + "/app/callback"
-	// Registered afresh at every start: the public URL may have changed.
-	if err := p.Store().RemoveClient(ctx, portalClientID); err != nil && !errors.Is(err, idp.ErrNotFound) {
-		return nil, err
-	}
-	if _, _, err := p.Store().AddClient(ctx, idp.Client{ID: portalClientID, Secret: secret, Name: "Shared care record (clinician portal)",
-		RedirectURIs: []string{redirect}, Scopes: portalScopes, GrantTypes: []string{idp.GrantCode, idp.GrantRefresh}}); err != nil {
-		return nil, fmt.Errorf("clinician portal client: %w", err)
-	}
 	local := web.Local(api)
-	si := &web.SignIn{
-		// launch is asked for only with a launch (SignIn.Begin adds it).
-		OAuth: oauth2.Config{ClientID: portalClientID, ClientSecret: secret, RedirectURL: redirect, Scopes: slices.DeleteFunc(slices.Clone(portalScopes), func(s string) bool { return s == "launch" }),
-			Endpoint: oauth2.Endpoint{AuthURL: p.Issuer() + "/authorize", TokenURL: p.Issuer() + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}},
-		IDToken:  gooidc.NewVerifier(p.Issuer(), p.KeySet(), &gooidc.Config{ClientID: portalClientID, SupportedSigningAlgs: []string{"ES256"}}),
-		Identify: authn.verifier.Verify,
-		HTTP:     &http.Client{Transport: local},
+	fhirAPI := &web.FHIR{Base: authn.fhirBase, Transport: local}
+	secure := strings.HasPrefix(authn.root, "https://")
+	signIn := func(id, name, prefix string, scopes []string) (*web.SignIn, error) {
+		secret, err := portalSecret(keysDir(c), id)
+		if err != nil {
+			return nil, err
+		}
+		redirect := authn.root + prefix + "/callback"
+		// Registered afresh at every start: the public URL may have changed.
+		if err := p.Store().RemoveClient(ctx, id); err != nil && !errors.Is(err, idp.ErrNotFound) {
+			return nil, err
+		}
+		if _, _, err := p.Store().AddClient(ctx, idp.Client{ID: id, Secret: secret, Name: name,
+			RedirectURIs: []string{redirect}, Scopes: scopes, GrantTypes: []string{idp.GrantCode, idp.GrantRefresh}}); err != nil {
+			return nil, fmt.Errorf("%s client: %w", name, err)
+		}
+		return &web.SignIn{
+			// launch is asked for only with a launch (SignIn.Begin adds it).
+			OAuth: oauth2.Config{ClientID: id, ClientSecret: secret, RedirectURL: redirect,
+				Scopes:   slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == "launch" }),
+				Endpoint: oauth2.Endpoint{AuthURL: p.Issuer() + "/authorize", TokenURL: p.Issuer() + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}},
+			IDToken:  gooidc.NewVerifier(p.Issuer(), p.KeySet(), &gooidc.Config{ClientID: id, SupportedSigningAlgs: []string{"ES256"}}),
+			Identify: authn.verifier.Verify,
+			HTTP:     &http.Client{Transport: local},
+		}, nil
 	}
-	app, err := clinician.New(clinician.Config{
-		Prefix:   "/app",
-		FHIR:     &web.FHIR{Base: authn.fhirBase, Transport: local},
-		SignIn:   si,
-		Sessions: web.NewSessions("sc_app", "/app/", strings.HasPrefix(root, "https://")),
-		Version:  Version,
-		Log:      log,
-	})
+	out := portals{}
+	si, err := signIn(portalClientID, "Shared care record (clinician portal)", "/app", portalScopes)
 	if err != nil {
 		return nil, err
 	}
-	return app.Handler(), nil
+	clin, err := clinician.New(clinician.Config{Prefix: "/app", FHIR: fhirAPI, SignIn: si,
+		Sessions: web.NewSessions("sc_app", "/app/", secure), Version: Version, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	out["/app"] = clin.Handler()
+	si, err = signIn(patientPortalClientID, "My health record (patient portal)", "/my", patientPortalScopes)
+	if err != nil {
+		return nil, err
+	}
+	pat, err := patient.New(patient.Config{Prefix: "/my", FHIR: fhirAPI, SignIn: si,
+		Sessions: web.NewSessions("sc_my", "/my/", secure), Version: Version, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	out["/my"] = pat.Handler()
+	return out, nil
 }
 
-// portalSecret is the portal's client secret, made on first start and
-// kept beside the signing keys.
-func portalSecret(dir string) (string, error) {
-	path := filepath.Join(dir, "portal-client.secret")
+// portalSecret is a portal's client secret, made on first start and kept
+// beside the signing keys.
+func portalSecret(dir, client string) (string, error) {
+	path := filepath.Join(dir, client+".secret")
 	b, err := os.ReadFile(path)
 	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
 		return strings.TrimSpace(string(b)), nil

@@ -84,9 +84,15 @@ type portalUser struct {
 
 func (d *demoServer) signInPortal(t *testing.T, username string) *portalUser {
 	t.Helper()
+	return d.signInAt(t, "/app", username)
+}
+
+// signInAt signs username in to the portal at prefix (/app or /my).
+func (d *demoServer) signInAt(t *testing.T, prefix, username string) *portalUser {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	u := &portalUser{t: t, root: d.root, c: &http.Client{Jar: jar}}
-	status, page := u.get("/app/signin")
+	status, page := u.get(prefix + "/signin")
 	field := func(name string) string {
 		m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(page)
 		if m == nil {

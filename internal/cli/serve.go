@@ -296,16 +296,16 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "sharedcare %s\nFHIR R4 API: /fhir (capabilities: /fhir/metadata)\nClinician portal: /app/\n", Version)
+		fmt.Fprintf(w, "sharedcare %s\nFHIR R4 API: /fhir (capabilities: /fhir/metadata)\nClinician portal: /app/\nPatient portal: /my/\n", Version)
 	})
 	inner := authn.middleware(mux)
-	portal, err := setupPortal(ctx, c, authn, authn.root, inner, log)
+	apps, err := setupPortals(ctx, c, authn, inner, log)
 	if err != nil {
 		return err
 	}
-	if portal != nil {
-		mux.Handle("/app/", portal)
-		mux.Handle("GET /app", http.RedirectHandler("/app/", http.StatusMovedPermanently))
+	for prefix, h := range apps {
+		mux.Handle(prefix+"/", h)
+		mux.Handle("GET "+prefix, http.RedirectHandler(prefix+"/", http.StatusMovedPermanently))
 	}
 	handler := rest.Observe(inner, log, rest.NewMetrics(reg), "/fhir")
 

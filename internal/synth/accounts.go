@@ -198,8 +198,34 @@ func (g *Generator) DemoAccounts() []Account {
 			break
 		}
 	}
+	// A child, and a parent who acts for them: the generator writes no
+	// RelatedPerson, so the demo makes the parent's (ParentID) with proxy
+	// access when it loads.
+	for i := 0; i < d.limit; i++ {
+		p := d.person(i)
+		if !p.alive() || p.age(p.now) >= 16 || hasConsent(p, anyConsent) {
+			continue
+		}
+		child := d.patient("child1", p, "a child")
+		child.About = personName(p) + ", " + strconv.Itoa(p.age(p.now)) + ", a child: their parent signs in as parent"
+		r := demoRNG(g.cfg.Seed, "parent")
+		sex := byte('F')
+		if chance(r, 0.4) {
+			sex = 'M'
+		}
+		family := p.family
+		parent := Account{Username: "parent", Name: givenName(r, namesBritish, sex, between(r, 1975, 1995)) + " " + family, Role: "patient",
+			FHIRUser: "RelatedPerson/" + ParentID(child.Patient), Patient: child.Patient,
+			About: "parent of " + personName(p) + " (child1), with proxy access to their record"}
+		out = append(out, child, parent)
+		break
+	}
 	return out
 }
+
+// ParentID is the id of the RelatedPerson the demo writes for the parent
+// of the child whose Patient id is child.
+func ParentID(child string) string { return "parent-" + child }
 
 // demo generates people's models on demand, each once.
 type demo struct {

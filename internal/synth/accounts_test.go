@@ -280,7 +280,8 @@ func checkResolves(t *testing.T, o *output, a synth.Account) {
 	t.Helper()
 	switch a.Role {
 	case "patient":
-		if a.Org != "" || a.FHIRUser != "Patient/"+a.Patient {
+		delegate := a.FHIRUser == "RelatedPerson/"+synth.ParentID(a.Patient)
+		if a.Org != "" || (a.FHIRUser != "Patient/"+a.Patient && !delegate) {
 			t.Errorf("%s: org %q, fhirUser %q, patient %q", a.Username, a.Org, a.FHIRUser, a.Patient)
 		}
 		p, ok := o.patients[a.Patient]
@@ -292,8 +293,8 @@ func checkResolves(t *testing.T, o *output, a synth.Account) {
 		if o.sentBy[a.Patient] != ods {
 			t.Errorf("%s: Patient/%s sent by %s, not by the registered practice %s", a.Username, a.Patient, o.sentBy[a.Patient], ods)
 		}
-		if p.Deceased != "" || !adult(p.BirthDate) {
-			t.Errorf("%s: born %s, died %q: want a living adult", a.Username, p.BirthDate, p.Deceased)
+		if p.Deceased != "" || adult(p.BirthDate) != (a.Username != "child1" && !delegate) {
+			t.Errorf("%s: born %s, died %q: want a living adult (a child for child1 and the parent's)", a.Username, p.BirthDate, p.Deceased)
 		}
 		sharing := false
 		consents := 0

@@ -14,6 +14,7 @@ import (
 // reviewRow is one break-glass event awaiting (or after) review.
 type reviewRow struct {
 	ID, Patient, Who, Reason, Text, Status, Review string
+	Query                                          bool // a person's query about an access, not a break-glass event
 	When, Until                                    time.Time
 }
 
@@ -35,7 +36,7 @@ func (a *App) reviewQueue(w http.ResponseWriter, r *http.Request, s *web.Session
 	if !ok {
 		return
 	}
-	b, err := a.FHIR.Search(r.Context(), tok, "Task", url.Values{"code": {access.SysBreakGlass + "|break-glass"}, "_sort": {"-_lastUpdated"}, "_count": {"100"}})
+	b, err := a.FHIR.Search(r.Context(), tok, "Task", url.Values{"_tag": {access.SysPrivacyReview + "|" + access.ReviewTag}, "_sort": {"-_lastUpdated"}, "_count": {"100"}})
 	if err != nil {
 		a.APIError(w, r, s, err)
 		return
@@ -43,10 +44,13 @@ func (a *App) reviewQueue(w http.ResponseWriter, r *http.Request, s *web.Session
 	var open, done []reviewRow
 	for _, raw := range b.Entries {
 		var t struct {
-			ResourceType, ID, Status, AuthoredOn string
-			For                                  struct{ Reference string }
-			Requester                            struct{ Display string }
-			ReasonCode                           struct {
+			ResourceType, ID, Status, AuthoredOn, Description string
+			Code                                              struct {
+				Coding []struct{ System, Code string }
+			}
+			For        struct{ Reference string }
+			Requester  struct{ Display string }
+			ReasonCode struct {
 				Text   string
 				Coding []struct{ Code, Display string }
 			}
@@ -59,6 +63,11 @@ func (a *App) reviewQueue(w http.ResponseWriter, r *http.Request, s *web.Session
 		row := reviewRow{ID: t.ID, Patient: strings.TrimPrefix(t.For.Reference, "Patient/"), Who: t.Requester.Display, Text: t.ReasonCode.Text, Status: t.Status, Review: t.BusinessStatus.Text}
 		if len(t.ReasonCode.Coding) > 0 {
 			row.Reason = t.ReasonCode.Coding[0].Display
+		}
+		for _, c := range t.Code.Coding {
+			if c.System == access.SysPrivacyReview && c.Code == "access-query" {
+				row.Query, row.Reason, row.Text = true, "The person does not recognise an access to their record", t.Description
+			}
 		}
 		row.When, _ = time.Parse(time.RFC3339, t.AuthoredOn)
 		row.Until, _ = time.Parse(time.RFC3339, t.Restriction.Period.End)
@@ -197,6 +206,7 @@ func auditRowOf(raw json.RawMessage) auditRow {
 		Subtype                        []struct{ Code, Display string }
 		Agent                          []struct {
 			Requestor bool
+			Type      struct{ Coding []struct{ Code string } }
 			Who       struct {
 				Display    string
 				Identifier struct{ Value string }
@@ -230,15 +240,19 @@ func auditRowOf(raw json.RawMessage) auditRow {
 	}
 	for _, ag := range e.Agent {
 		if !ag.Requestor {
+			// The organisation acted for is an agent of its own (IHE BALP).
+			for _, c := range ag.Type.Coding {
+				if c.Code == "PROV" {
+					row.Org = ag.Who.Identifier.Value
+				}
+			}
 			continue
 		}
 		row.Who = ag.Who.Display
 		for _, rl := range ag.Role {
 			for _, c := range rl.Coding {
-				if strings.Contains(c.System, "ods") {
-					row.Org = c.Code
-				} else if row.Role == "" {
-					row.Role = firstNonEmpty(c.Display, c.Code)
+				if row.Role == "" {
+					row.Role = web.RoleName(access.Role(firstNonEmpty(c.Code, c.Display)))
 				}
 			}
 			if row.Role == "" {
