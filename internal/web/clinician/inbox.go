@@ -74,8 +74,51 @@ func (a *App) inbox(w http.ResponseWriter, r *http.Request, s *web.Session) {
 		row.Sent, _ = time.Parse(time.RFC3339Nano, c.Sent)
 		rows = append(rows, row)
 	}
+	tasks, err := a.tasks(r, tok, s.User.Org)
+	if err != nil {
+		a.APIError(w, r, s, err)
+		return
+	}
 	a.RD.Render(w, r, http.StatusOK, "inbox", web.Page{Title: "Alerts", Session: s, Data: struct {
-		Rows []alertRow
-		More bool
-	}{rows, b.Next != ""}})
+		Rows, Tasks []alertRow
+		More        bool
+	}{rows, tasks, b.Next != ""}})
+}
+
+// tasks are the requests addressed to the organisation that are still
+// open: people reporting an error in what it recorded, and the like.
+func (a *App) tasks(r *http.Request, tok, org string) ([]alertRow, error) {
+	b, err := a.FHIR.Search(r.Context(), tok, "Task", url.Values{
+		"_tag": {access.SysAddressedTo + "|" + org}, "status": {"requested,received,accepted,in-progress"},
+		"_sort": {"-_lastUpdated"}, "_count": {"100"}, "_include": {"Task:patient"}})
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, raw := range b.Entries {
+		var p patientJSON
+		if json.Unmarshal(raw, &p) == nil && p.ResourceType == "Patient" {
+			names[p.ID] = p.name() + " (NHS " + formatNHS(p.nhs()) + ")"
+		}
+	}
+	var rows []alertRow
+	for _, raw := range b.Entries {
+		var t struct {
+			ResourceType, AuthoredOn, Description string
+			For                                   struct{ Reference string }
+			Requester                             struct{ Display string }
+			Code                                  struct{ Coding []struct{ Display string } }
+		}
+		if json.Unmarshal(raw, &t) != nil || t.ResourceType != "Task" {
+			continue
+		}
+		row := alertRow{Patient: strings.TrimPrefix(t.For.Reference, "Patient/"), Text: t.Description, From: t.Requester.Display}
+		row.PatientName = firstNonEmpty(names[row.Patient], "A person in your care")
+		for _, c := range t.Code.Coding {
+			row.Kind = c.Display
+		}
+		row.Sent, _ = time.Parse(time.RFC3339Nano, t.AuthoredOn)
+		rows = append(rows, row)
+	}
+	return rows, nil
 }
