@@ -88,6 +88,24 @@ func (b *browser) text(sel string) string {
 	return s
 }
 
+// fitsPhone loads path at a phone's width (375 px) and fails the test
+// if anything on it is wider than the screen; it leaves the phone width
+// set, for a screenshot.
+func (b *browser) fitsPhone(path, ready string) {
+	b.t.Helper()
+	b.run("phone width", chromedp.EmulateViewport(375, 800), chromedp.Navigate(b.root+path), chromedp.WaitVisible(chromedp.CSS(ready)))
+	// The page must not scroll sideways (a table may, inside its own
+	// scrolling box).
+	overflow, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 2`))
+	if err != nil {
+		b.fail("phone width", err)
+	}
+	if overflow {
+		wide, _ := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 2).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`))
+		b.t.Errorf("%s is wider than a phone's screen: %v", path, wide)
+	}
+}
+
 // signIn signs username in to the portal at prefix through the
 // identity provider's page.
 func (b *browser) signIn(prefix, username, password string) {
@@ -163,15 +181,7 @@ func TestClinicianPortalBrowser(t *testing.T) {
 		t.Errorf("the note is not in the timeline:\n%.600s", tl)
 	}
 	// At phone width the record fits the screen.
-	b.run("phone width", chromedp.EmulateViewport(375, 800), chromedp.Navigate(d.root+"/app/patient/"+p1), chromedp.WaitVisible(chromedp.CSS("#timeline")))
-	overflow, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 2`))
-	if err != nil {
-		b.fail("phone width", err)
-	}
-	if overflow {
-		wide, _ := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 2).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`))
-		t.Errorf("the record is wider than a phone's screen: %v", wide)
-	}
+	b.fitsPhone("/app/patient/"+p1, "#timeline")
 	b.shot("record-phone")
 	b.run("desktop width", chromedp.EmulateViewport(1280, 1000))
 	b.run("inbox", chromedp.Navigate(d.root+"/app/inbox"), chromedp.WaitVisible(chromedp.CSS("#inbox")))
@@ -222,6 +232,9 @@ func TestPatientPortalBrowser(t *testing.T) {
 	b.signIn("/my", "patient1", d.password)
 	b.run("my record", chromedp.WaitVisible(chromedp.CSS("#problems")))
 	b.shot("my-record")
+	b.fitsPhone("/my/record", "#problems")
+	b.fitsPhone("/my/sharing", "#sharing-choice")
+	b.run("desktop width", chromedp.EmulateViewport(1280, 1000))
 
 	// A letter: new, then read.
 	b.run("letters", chromedp.Navigate(d.root+"/my/letters"), chromedp.WaitVisible(chromedp.CSS("#letters")))
