@@ -156,7 +156,7 @@ func TestDemoRefusesUsedData(t *testing.T) {
 // signIn signs a demo user in with the authorization code flow and PKCE,
 // as a SMART app in a browser would (the demo's public app), and returns
 // the access token.
-func signIn(t *testing.T, issuer, aud, username, password, scope string) string {
+func signIn(t testing.TB, issuer, aud, username, password, scope string) string {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	host := strings.TrimPrefix(strings.TrimPrefix(issuer, "http://"), "https://")

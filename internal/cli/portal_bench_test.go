@@ -3,20 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sharedcare/sharedcare/internal/synth"
 	"github.com/sharedcare/sharedcare/internal/web"
 	"github.com/sharedcare/sharedcare/internal/web/recordview"
 )
@@ -36,10 +32,10 @@ func BenchmarkPatientView(b *testing.B) {
 	if testing.Short() {
 		b.Skip("runs the demo")
 	}
-	d := startDemoTB(b, 20, 3)
+	d := startDemo(b, 20, 3)
 	p1 := d.accounts["patient1"].Patient
 	base := d.root + "/fhir"
-	token := signInTB(b, d.root+"/auth", base, "gp", d.password, "openid fhirUser user/*.cruds")
+	token := signIn(b, d.root+"/auth", base, "gp", d.password, "openid fhirUser user/*.cruds")
 	api := &web.FHIR{Base: base, Transport: http.DefaultTransport}
 	ctx := context.Background()
 
@@ -57,14 +53,14 @@ func BenchmarkPatientView(b *testing.B) {
 	entries := everything(b).Entries
 	size := float64(len(entries))
 
-	gp := signInPortalTB(b, d, "gp")
-	if status, page := gp.get(b, "/app/patient/"+p1); status != 200 || !strings.Contains(page, "HbA1c") {
+	gp := d.signInPortal(b, "gp")
+	if status, page := gp.get("/app/patient/" + p1); status != 200 || !strings.Contains(page, "HbA1c") {
 		b.Fatalf("the record page: %d\n%.600s", status, page)
 	}
 
 	b.Run("page", func(b *testing.B) {
 		for b.Loop() {
-			if status, _ := gp.get(b, "/app/patient/"+p1); status != 200 {
+			if status, _ := gp.get("/app/patient/" + p1); status != 200 {
 				b.Fatalf("the record page: %d", status)
 			}
 		}
@@ -193,137 +189,4 @@ func growRecord(b testing.TB, base, token, patient string, n int) {
 			}
 		}
 	}
-}
-
-// startDemoTB is startDemo for a benchmark.
-func startDemoTB(tb testing.TB, patients int, seed int64) *demoServer {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	loaded := make(chan string, 1)
-	done := make(chan error, 1)
-	cfg := demoConfig{addr: "127.0.0.1:0", patients: patients, seed: seed, log: newLogger(&stderr, "warn", "text")}
-	go func() { done <- demo(ctx, cfg, &stdout, &stderr, loaded) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(time.Minute):
-			tb.Error("the demo did not stop")
-		}
-	})
-	var base string
-	select {
-	case base = <-loaded:
-	case err := <-done:
-		tb.Fatalf("demo stopped: %v\n%s\n%s", err, stdout.String(), stderr.String())
-	case <-time.After(4 * time.Minute):
-		tb.Fatalf("the demo did not load in 4 minutes\n%s", stderr.String())
-	}
-	d := &demoServer{root: strings.TrimSuffix(base, "/fhir"),
-		password: strings.Fields(strings.SplitN(stdout.String(), "with the password ", 2)[1])[0], accounts: map[string]synth.Account{}}
-	g, _ := synth.New(synth.Config{Seed: seed, Patients: patients})
-	for _, a := range g.DemoAccounts() {
-		d.accounts[a.Username] = a
-	}
-	return d
-}
-
-// benchBrowser is portalUser for a benchmark: a cookie jar signed in to
-// the portal.
-type benchBrowser struct {
-	root string
-	c    *http.Client
-}
-
-func (u *benchBrowser) get(tb testing.TB, path string) (int, string) {
-	resp, err := u.c.Get(u.root + path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func signInPortalTB(tb testing.TB, d *demoServer, username string) *benchBrowser {
-	tb.Helper()
-	jar, _ := cookiejar.New(nil)
-	u := &benchBrowser{root: d.root, c: &http.Client{Jar: jar}}
-	status, page := u.get(tb, "/app/signin")
-	field := func(name string) string {
-		m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(page)
-		if m == nil {
-			tb.Fatalf("sign-in page (%d) has no %s:\n%.400s", status, name, page)
-		}
-		return m[1]
-	}
-	form := url.Values{"id": {field("id")}, "csrf": {field("csrf")}, "username": {username}, "password": {d.password}}
-	req, _ := http.NewRequest("POST", d.root+"/auth/login", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", d.root)
-	resp, err := u.c.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "Sign out") {
-		tb.Fatalf("portal sign-in as %s: %d\n%.600s", username, resp.StatusCode, body)
-	}
-	return u
-}
-
-// signInTB is signIn for a benchmark: an API access token by the
-// authorization code flow with PKCE.
-func signInTB(tb testing.TB, issuer, aud, username, password, scope string) string {
-	tb.Helper()
-	jar, _ := cookiejar.New(nil)
-	host := strings.SplitN(strings.TrimPrefix(strings.TrimPrefix(issuer, "http://"), "https://"), "/", 2)[0]
-	c := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host != host {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	verifier := strings.Repeat("v", 50)
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{"response_type": {"code"}, "client_id": {"demo-app"}, "redirect_uri": {"http://localhost:8000/"}, "scope": {scope},
-		"state": {"s1"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "aud": {aud}}
-	resp, err := c.Get(issuer + "/authorize?" + q.Encode())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	field := func(name string) string {
-		m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindSubmatch(page)
-		if m == nil {
-			tb.Fatalf("the sign-in page has no %s field (status %d):\n%.500s", name, resp.StatusCode, page)
-		}
-		return string(m[1])
-	}
-	resp, err = c.PostForm(issuer+"/login", url.Values{"id": {field("id")}, "csrf": {field("csrf")}, "username": {username}, "password": {password}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, _ := url.Parse(resp.Header.Get("Location"))
-	code := loc.Query().Get("code")
-	if code == "" {
-		tb.Fatalf("sign-in as %s: no code (status %d, location %s)", username, resp.StatusCode, loc)
-	}
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"http://localhost:8000/"}, "client_id": {"demo-app"}, "code_verifier": {verifier}}
-	resp, err = http.PostForm(issuer+"/oauth/token", form)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		tb.Fatalf("token exchange for %s: status %d %v", username, resp.StatusCode, err)
-	}
-	return tok.AccessToken
 }

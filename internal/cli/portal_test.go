@@ -34,7 +34,7 @@ type demoServer struct {
 var eprClient = idp.Client{ID: "test-epr", Secret: "test-epr-secret-not-used-anywhere-else", Name: "A local EPR", Org: "C88922",
 	Scopes: []string{"system/Patient.rs"}, GrantTypes: []string{idp.GrantClientCredentials}}
 
-func startDemo(t *testing.T, patients int, seed int64) *demoServer {
+func startDemo(t testing.TB, patients int, seed int64) *demoServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
@@ -76,19 +76,19 @@ func startDemo(t *testing.T, patients int, seed int64) *demoServer {
 // portalUser is a browser signed in to the clinician portal, as far as
 // HTTP goes: cookies and redirects.
 type portalUser struct {
-	t    *testing.T
+	t    testing.TB
 	root string
 	c    *http.Client
 	csrf string
 }
 
-func (d *demoServer) signInPortal(t *testing.T, username string) *portalUser {
+func (d *demoServer) signInPortal(t testing.TB, username string) *portalUser {
 	t.Helper()
 	return d.signInAt(t, "/app", username)
 }
 
 // signInAt signs username in to the portal at prefix (/app or /my).
-func (d *demoServer) signInAt(t *testing.T, prefix, username string) *portalUser {
+func (d *demoServer) signInAt(t testing.TB, prefix, username string) *portalUser {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	u := &portalUser{t: t, root: d.root, c: &http.Client{Jar: jar}}

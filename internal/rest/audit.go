@@ -90,6 +90,11 @@ func Event(r *http.Request, prefix string, status int, n access.NoteSummary) aud
 	if g := n.BreakGlass; g != nil {
 		ev.Purpose = "ETREAT"
 		ev.Reason = g.Reason + ": " + g.Text
+	} else if n.Grounds != "" {
+		// Why access was granted (a registered GP, a share the person
+		// made with the organisation, a delegate): what an information
+		// governance review asks of each entry.
+		ev.Reason = n.Grounds
 	}
 	return ev
 }

@@ -2,16 +2,31 @@ package web
 
 import (
 	"errors"
+	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sharedcare/sharedcare/internal/web/assets"
 )
+
+// Config is what a portal needs from the server.
+type Config struct {
+	Prefix   string // where it is mounted, e.g. /app
+	FHIR     *FHIR
+	SignIn   *SignIn
+	Sessions *Sessions
+	Version  string
+	Log      *slog.Logger
+	Now      func() time.Time
+}
 
 // Portal is what every portal is built from: where it is mounted, the
 // FHIR API it calls as the user, sign-in, sessions and pages. A portal
-// embeds it and adds its pages.
+// embeds it and adds its pages to Mux.
 type Portal struct {
 	Prefix   string // e.g. /app
 	FHIR     *FHIR
@@ -20,6 +35,48 @@ type Portal struct {
 	RD       *Renderer
 	Log      *slog.Logger
 	Now      func() time.Time
+	Mux      *http.ServeMux
+
+	csp *http.CrossOriginProtection
+}
+
+// NewPortal makes a portal's base from cfg: its pages (each *.html in
+// pages defines "content") rendered in the shared layout as app, and the
+// routes every portal has (assets, sign-in and out); home serves the
+// start page and callback completes sign-in.
+func NewPortal(cfg Config, app App, pages fs.FS, funcs template.FuncMap, home, callback http.HandlerFunc) (*Portal, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	p := strings.TrimSuffix(cfg.Prefix, "/")
+	app.Prefix, app.Version = p, cfg.Version
+	rd, err := NewRenderer(app, pages, funcs, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	pt := &Portal{Prefix: p, FHIR: cfg.FHIR, SignIn: cfg.SignIn, Sessions: cfg.Sessions, RD: rd, Log: cfg.Log, Now: cfg.Now,
+		Mux: http.NewServeMux(), csp: http.NewCrossOriginProtection()}
+	pt.csp.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd.Error(w, r, nil, http.StatusForbidden, "This form came from another site", "For your safety the form was not accepted. Go back to the page and try again.", nil)
+	}))
+	m := pt.Mux
+	m.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", assets.Handler()))
+	m.HandleFunc("GET "+p+"/{$}", home)
+	m.HandleFunc("GET "+p+"/signin", pt.BeginSignIn)
+	m.HandleFunc("GET "+p+"/callback", callback)
+	m.HandleFunc("POST "+p+"/signout", pt.SignOut)
+	m.HandleFunc("GET "+p+"/signed-out", pt.SignedOut)
+	m.HandleFunc(p+"/", pt.NotFound)
+	return pt, nil
+}
+
+// Handler serves the portal, mounted at Prefix + "/": its pages behind
+// the security headers, with cross-site posts refused.
+func (p *Portal) Handler() http.Handler {
+	return Secure(p.csp.Handler(p.Mux))
 }
 
 // Handler is a page for a signed-in user.

@@ -14,49 +14,29 @@ import (
 	"embed"
 	"html/template"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/web"
-	"github.com/sharedcare/sharedcare/internal/web/assets"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
 // Config is what the portal needs from the server.
-type Config struct {
-	Prefix   string // where it is mounted, e.g. /app
-	FHIR     *web.FHIR
-	SignIn   *web.SignIn
-	Sessions *web.Sessions
-	Version  string
-	Log      *slog.Logger
-	Now      func() time.Time
-}
+type Config = web.Config
 
 // App is the portal.
 type App struct {
-	web.Portal
-	mux *http.ServeMux
-	csp *http.CrossOriginProtection
+	*web.Portal
 }
 
 // New parses the templates and routes the pages.
 func New(cfg Config) (*App, error) {
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	p := strings.TrimSuffix(cfg.Prefix, "/")
 	staff := []access.Role{access.RoleGP, access.RoleConsultant, access.RoleNurse, access.RoleDistrictNurse,
 		access.RolePharmacist, access.RoleSocialWorker, access.RoleCareHomeNurse}
-	app := web.App{Name: "Shared care record", Prefix: p, Version: cfg.Version, Nav: []web.NavItem{
+	app := web.App{Name: "Shared care record", Nav: []web.NavItem{
 		{Label: "Find a person", Path: "/search", Roles: staff},
 		{Label: "Alerts", Path: "/inbox", Roles: staff},
 		{Label: "Break-glass reviews", Path: "/privacy/break-glass", Roles: []access.Role{access.RolePrivacyOfficer}},
@@ -66,22 +46,12 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd, err := web.NewRenderer(app, sub, funcs(), cfg.Log)
+	a := &App{}
+	a.Portal, err = web.NewPortal(cfg, app, sub, funcs(), a.home, a.callback)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Portal: web.Portal{Prefix: p, FHIR: cfg.FHIR, SignIn: cfg.SignIn, Sessions: cfg.Sessions, RD: rd, Log: cfg.Log, Now: cfg.Now},
-		mux: http.NewServeMux(), csp: http.NewCrossOriginProtection()}
-	a.csp.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.RD.Error(w, r, nil, http.StatusForbidden, "This form came from another site", "For your safety the form was not accepted. Go back to the page and try again.", nil)
-	}))
-	m := a.mux
-	m.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", assets.Handler()))
-	m.HandleFunc("GET "+p+"/{$}", a.home)
-	m.HandleFunc("GET "+p+"/signin", a.BeginSignIn)
-	m.HandleFunc("GET "+p+"/callback", a.callback)
-	m.HandleFunc("POST "+p+"/signout", a.SignOut)
-	m.HandleFunc("GET "+p+"/signed-out", a.SignedOut)
+	m, p := a.Mux, a.Prefix
 	m.HandleFunc("GET "+p+"/launch", a.launch)
 	m.HandleFunc("GET "+p+"/search", a.staff(a.search))
 	m.HandleFunc("GET "+p+"/patient/{id}", a.staff(a.patient))
@@ -95,13 +65,7 @@ func New(cfg Config) (*App, error) {
 	m.HandleFunc("GET "+p+"/privacy/break-glass", a.SignedIn(a.reviewQueue))
 	m.HandleFunc("POST "+p+"/privacy/break-glass/{task}", a.SignedIn(a.Form(a.review)))
 	m.HandleFunc("GET "+p+"/privacy/audit", a.SignedIn(a.auditSearch))
-	m.HandleFunc(p+"/", a.NotFound)
 	return a, nil
-}
-
-// Handler serves the portal: mount it at Prefix + "/".
-func (a *App) Handler() http.Handler {
-	return web.Secure(a.csp.Handler(a.mux))
 }
 
 // staff runs h for professionals who see people's records.

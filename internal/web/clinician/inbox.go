@@ -37,13 +37,7 @@ func (a *App) inbox(w http.ResponseWriter, r *http.Request, s *web.Session) {
 		a.APIError(w, r, s, err)
 		return
 	}
-	names := map[string]string{}
-	for _, raw := range b.Entries {
-		var p patientJSON
-		if json.Unmarshal(raw, &p) == nil && p.ResourceType == "Patient" {
-			names[p.ID] = p.name() + " (NHS " + formatNHS(p.nhs()) + ")"
-		}
-	}
+	names := patientNames(b)
 	var rows []alertRow
 	for _, raw := range b.Entries {
 		var c struct {
@@ -94,13 +88,7 @@ func (a *App) tasks(r *http.Request, tok, org string) ([]alertRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := map[string]string{}
-	for _, raw := range b.Entries {
-		var p patientJSON
-		if json.Unmarshal(raw, &p) == nil && p.ResourceType == "Patient" {
-			names[p.ID] = p.name() + " (NHS " + formatNHS(p.nhs()) + ")"
-		}
-	}
+	names := patientNames(b)
 	var rows []alertRow
 	for _, raw := range b.Entries {
 		var t struct {
@@ -121,4 +109,17 @@ func (a *App) tasks(r *http.Request, tok, org string) ([]alertRow, error) {
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// patientNames labels the Patients a search included: name and NHS
+// number, by id.
+func patientNames(b *web.Bundle) map[string]string {
+	names := map[string]string{}
+	for _, raw := range b.Entries {
+		var p patientJSON
+		if json.Unmarshal(raw, &p) == nil && p.ResourceType == "Patient" {
+			names[p.ID] = p.name() + " (NHS " + formatNHS(p.nhs()) + ")"
+		}
+	}
+	return names
 }

@@ -55,6 +55,7 @@ var bands = map[string]chart.Band{
 	"hba1c": {Lo: 20, Hi: 48, Label: "Target under 48 mmol/mol"},
 	"egfr":  {Lo: 90, Hi: 150, Label: "Normal: 90 or more"},
 	"news2": {Lo: 0, Hi: 4, Label: "Low risk: 0 to 4"},
+	"bp":    {Lo: 90, Hi: 140, Label: "Systolic target under 140 mmHg"},
 }
 
 func (a *App) patient(w http.ResponseWriter, r *http.Request, s *web.Session) {
@@ -69,22 +70,8 @@ func (a *App) patient(w http.ResponseWriter, r *http.Request, s *web.Session) {
 // organisation's Patient the person index links, and what they refer to)
 // and shows it by PRSB heading.
 func (a *App) showPatient(w http.ResponseWriter, r *http.Request, s *web.Session, id string, fe *formError) {
-	tok, ok := a.Token(w, r, s)
+	rec, b, ok := a.load(w, r, s, id, nil)
 	if !ok {
-		return
-	}
-	b, err := a.FHIR.SearchAll(r.Context(), tok, "Patient/"+id+"/$everything", url.Values{"_count": {"1000"}}, maxRecord)
-	if err != nil {
-		if web.StatusOf(err) == http.StatusForbidden {
-			a.refused(w, r, s, id, err)
-			return
-		}
-		a.APIError(w, r, s, err)
-		return
-	}
-	rec, err := recordview.Build(b.Entries, id, a.Now())
-	if err != nil {
-		a.APIError(w, r, s, err)
 		return
 	}
 	page := patientPage{ID: id, R: rec, Warnings: dedupe(b.Warnings), Truncated: b.Next != "", Form: fe,
@@ -93,30 +80,46 @@ func (a *App) showPatient(w http.ResponseWriter, r *http.Request, s *web.Session
 		if !charted[t.Key] {
 			continue // the rest are in the results tables
 		}
-		c := chart.Chart{Title: t.Title, Unit: t.Unit}
-		for i, ser := range t.Series {
-			cs := chart.Series{}
-			if i < len(t.Names) {
-				cs.Name = t.Names[i]
-			}
-			for _, p := range ser {
-				cs.Points = append(cs.Points, chart.Point{T: p.T, V: p.V})
-			}
-			c.Series = append(c.Series, cs)
-		}
+		var bs []chart.Band
 		if bd, ok := bands[t.Key]; ok {
-			c.Bands = []chart.Band{bd}
+			bs = []chart.Band{bd}
 		}
-		if t.Key == "bp" {
-			c.Bands = []chart.Band{{Lo: 90, Hi: 140, Label: "Systolic target under 140 mmHg"}}
-		}
-		page.Charts = append(page.Charts, chartView{Key: t.Key, Title: t.Title, Latest: t.Latest, At: t.At, SVG: c.SVG()})
+		page.Charts = append(page.Charts, chartView{Key: t.Key, Title: t.Title, Latest: t.Latest, At: t.At, SVG: web.TrendChart(t, t.Title, bs, nil)})
 	}
 	status := http.StatusOK
 	if fe != nil {
 		status = http.StatusBadRequest
 	}
 	a.RD.Render(w, r, status, "patient", web.Page{Title: rec.Person.Name.Value, Session: s, Data: page})
+}
+
+// load reads the person's record (or, with params, part of it) through
+// $everything as the user and arranges it; a refusal is explained, with
+// break glass where the API offers it.
+func (a *App) load(w http.ResponseWriter, r *http.Request, s *web.Session, id string, params url.Values) (*recordview.Record, *web.Bundle, bool) {
+	tok, ok := a.Token(w, r, s)
+	if !ok {
+		return nil, nil, false
+	}
+	if params == nil {
+		params = url.Values{}
+	}
+	params.Set("_count", "1000")
+	b, err := a.FHIR.SearchAll(r.Context(), tok, "Patient/"+id+"/$everything", params, maxRecord)
+	if err != nil {
+		if web.StatusOf(err) == http.StatusForbidden {
+			a.refused(w, r, s, id, err)
+		} else {
+			a.APIError(w, r, s, err)
+		}
+		return nil, nil, false
+	}
+	rec, err := recordview.Build(b.Entries, id, a.Now())
+	if err != nil {
+		a.APIError(w, r, s, err)
+		return nil, nil, false
+	}
+	return rec, b, true
 }
 
 // refused explains a refusal: with break glass on offer when the API
@@ -233,22 +236,8 @@ func (a *App) document(w http.ResponseWriter, r *http.Request, s *web.Session) {
 		a.RD.Error(w, r, s, http.StatusNotFound, "Not found", "There is no such document.", nil)
 		return
 	}
-	tok, ok := a.Token(w, r, s)
+	rec, _, ok := a.load(w, r, s, id, url.Values{"_type": {"DocumentReference"}})
 	if !ok {
-		return
-	}
-	b, err := a.FHIR.Search(r.Context(), tok, "Patient/"+id+"/$everything", url.Values{"_type": {"DocumentReference"}, "_count": {"1000"}})
-	if err != nil {
-		if web.StatusOf(err) == http.StatusForbidden {
-			a.refused(w, r, s, id, err)
-			return
-		}
-		a.APIError(w, r, s, err)
-		return
-	}
-	rec, err := recordview.Build(b.Entries, id, a.Now())
-	if err != nil {
-		a.APIError(w, r, s, err)
 		return
 	}
 	for _, d := range rec.Documents {

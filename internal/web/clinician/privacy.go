@@ -199,90 +199,17 @@ func (a *App) auditSearch(w http.ResponseWriter, r *http.Request, s *web.Session
 }
 
 func auditRowOf(raw json.RawMessage) auditRow {
-	var e struct {
-		Recorded, Outcome, OutcomeDesc string
-		Action                         string
-		Type                           struct{ Code, Display string }
-		Subtype                        []struct{ Code, Display string }
-		Agent                          []struct {
-			Requestor bool
-			Type      struct{ Coding []struct{ Code string } }
-			Who       struct {
-				Display    string
-				Identifier struct{ Value string }
-			}
-			Role []struct {
-				Text   string
-				Coding []struct{ Code, Display, System string }
-			}
-		}
-		Entity []struct {
-			What struct{ Reference string }
-			Type struct{ Code string }
-			Role struct{ Code string }
-		}
-		PurposeOfEvent []struct {
-			Text   string
-			Coding []struct{ Code, Display string }
-		}
+	e, _ := web.ParseAuditEvent(raw)
+	row := auditRow{When: e.When, Who: e.Who, Role: e.Role, Org: e.Org, Action: e.Interaction, Patients: strings.Join(e.Patients, ", "),
+		Purpose: e.Purpose, Outcome: e.Outcome, Reason: e.Outcome, Refused: e.Refused, BreakGlass: e.BreakGlass}
+	if e.Reason != "" {
+		row.Purpose = strings.TrimPrefix(row.Purpose+": "+e.Reason, ": ")
 	}
-	json.Unmarshal(raw, &e)
-	row := auditRow{Outcome: e.Outcome, Reason: e.OutcomeDesc, Refused: e.Outcome != "" && e.Outcome != "0"}
-	row.When, _ = time.Parse(time.RFC3339Nano, e.Recorded)
-	if len(e.Subtype) > 0 {
-		row.Action = e.Subtype[0].Display
-		if row.Action == "" {
-			row.Action = e.Subtype[0].Code
-		}
-	}
-	if row.Action == "" {
-		row.Action = e.Type.Display
-	}
-	for _, ag := range e.Agent {
-		if !ag.Requestor {
-			// The organisation acted for is an agent of its own (IHE BALP).
-			for _, c := range ag.Type.Coding {
-				if c.Code == "PROV" {
-					row.Org = ag.Who.Identifier.Value
-				}
-			}
-			continue
-		}
-		row.Who = ag.Who.Display
-		for _, rl := range ag.Role {
-			for _, c := range rl.Coding {
-				if row.Role == "" {
-					row.Role = web.RoleName(access.Role(firstNonEmpty(c.Code, c.Display)))
-				}
-			}
-			if row.Role == "" {
-				row.Role = rl.Text
-			}
-		}
-	}
-	var pats, what []string
-	for _, en := range e.Entity {
-		ref := en.What.Reference
-		if strings.HasPrefix(ref, "Patient/") && en.Role.Code == "1" {
-			pats = append(pats, strings.TrimPrefix(ref, "Patient/"))
-		} else if ref != "" {
-			what = append(what, ref)
-		}
-	}
-	row.Patients = strings.Join(pats, ", ")
+	what := e.Entities
 	if len(what) > 3 {
-		what = append(what[:3], "…")
+		what = append(what[:3:3], "…")
 	}
 	row.What = strings.Join(what, ", ")
-	for _, p := range e.PurposeOfEvent {
-		for _, c := range p.Coding {
-			row.Purpose = firstNonEmpty(c.Display, c.Code)
-			row.BreakGlass = row.BreakGlass || c.Code == "ETREAT"
-		}
-		if p.Text != "" {
-			row.Purpose += ": " + p.Text
-		}
-	}
 	return row
 }
 

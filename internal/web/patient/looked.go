@@ -97,30 +97,11 @@ func (a *App) orgNames(r *http.Request, tok string, codes []string) map[string]s
 }
 
 func lookOf(raw json.RawMessage) (lookRow, bool) {
-	var e struct {
-		ID, Recorded, Outcome, OutcomeDesc, Action string
-		Subtype                                    []struct{ Code, Display string }
-		Agent                                      []struct {
-			Requestor bool
-			Type      struct{ Coding []struct{ Code string } }
-			Who       struct {
-				Display    string
-				Identifier struct{ System, Value string }
-			}
-			Role []struct {
-				Coding []struct{ Code string }
-			}
-		}
-		PurposeOfEvent []struct {
-			Text   string
-			Coding []struct{ Code string }
-		}
-	}
-	if json.Unmarshal(raw, &e) != nil || e.ID == "" {
+	e, ok := web.ParseAuditEvent(raw)
+	if !ok || e.ID == "" {
 		return lookRow{}, false
 	}
-	row := lookRow{ID: e.ID}
-	row.When, _ = time.Parse(time.RFC3339Nano, e.Recorded)
+	row := lookRow{ID: e.ID, When: e.When, Who: e.Who, Role: e.Role, Org: e.Org, agent: e.Agent, BreakGlass: e.BreakGlass}
 	switch e.Action {
 	case "C":
 		row.What = "added to your record"
@@ -131,41 +112,13 @@ func lookOf(raw json.RawMessage) (lookRow, bool) {
 	default:
 		row.What = "looked at your record"
 	}
-	for _, st := range e.Subtype {
-		if st.Code == "break-glass" {
-			row.What = "opened your record without a recorded relationship (break glass)"
-		}
+	if strings.Contains(e.Interaction, "break-glass") {
+		row.What = "opened your record without a recorded relationship (break glass)"
 	}
-	for _, ag := range e.Agent {
-		if !ag.Requestor {
-			// The organisation acted for is an agent of its own (IHE BALP).
-			for _, c := range ag.Type.Coding {
-				if c.Code == "PROV" {
-					row.Org = ag.Who.Identifier.Value
-				}
-			}
-			continue
-		}
-		row.Who, row.agent = ag.Who.Display, ag.Who.Identifier.Value
-		for _, rl := range ag.Role {
-			for _, c := range rl.Coding {
-				if row.Role == "" {
-					row.Role = web.RoleName(access.Role(c.Code))
-				}
-			}
-		}
+	if e.BreakGlass {
+		row.Reason = e.Reason
 	}
-	for _, p := range e.PurposeOfEvent {
-		for _, c := range p.Coding {
-			if c.Code == "ETREAT" {
-				row.BreakGlass = true
-			}
-		}
-		if p.Text != "" {
-			row.Reason = p.Text
-		}
-	}
-	if e.Outcome != "" && e.Outcome != "0" {
+	if e.Refused {
 		row.Outcome = "refused"
 	}
 	return row, true

@@ -15,48 +15,27 @@ import (
 	"embed"
 	"html/template"
 	"io/fs"
-	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/web"
-	"github.com/sharedcare/sharedcare/internal/web/assets"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
 // Config is what the portal needs from the server.
-type Config struct {
-	Prefix   string // e.g. /my
-	FHIR     *web.FHIR
-	SignIn   *web.SignIn
-	Sessions *web.Sessions
-	Version  string
-	Log      *slog.Logger
-	Now      func() time.Time
-}
+type Config = web.Config
 
 // App is the portal.
 type App struct {
-	web.Portal
-	mux *http.ServeMux
-	csp *http.CrossOriginProtection
+	*web.Portal
 }
 
 // New parses the templates and routes the pages.
 func New(cfg Config) (*App, error) {
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	p := strings.TrimSuffix(cfg.Prefix, "/")
-	app := web.App{Name: "My health record", Prefix: p, Version: cfg.Version, Nav: []web.NavItem{
+	app := web.App{Name: "My health record", Nav: []web.NavItem{
 		{Label: "My record", Path: "/record"},
 		{Label: "Letters", Path: "/letters"},
 		{Label: "Goals and readings", Path: "/readings"},
@@ -67,26 +46,12 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd, err := web.NewRenderer(app, sub, template.FuncMap{
-		"join":      strings.Join,
-		"hasPrefix": strings.HasPrefix,
-		"query":     url.QueryEscape,
-	}, cfg.Log)
+	a := &App{}
+	a.Portal, err = web.NewPortal(cfg, app, sub, template.FuncMap{"join": strings.Join}, a.home, a.callback)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Portal: web.Portal{Prefix: p, FHIR: cfg.FHIR, SignIn: cfg.SignIn, Sessions: cfg.Sessions, RD: rd, Log: cfg.Log, Now: cfg.Now},
-		mux: http.NewServeMux(), csp: http.NewCrossOriginProtection()}
-	a.csp.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.RD.Error(w, r, nil, http.StatusForbidden, "This form came from another site", "For your safety the form was not accepted. Go back to the page and try again.", nil)
-	}))
-	m := a.mux
-	m.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", assets.Handler()))
-	m.HandleFunc("GET "+p+"/{$}", a.home)
-	m.HandleFunc("GET "+p+"/signin", a.BeginSignIn)
-	m.HandleFunc("GET "+p+"/callback", a.callback)
-	m.HandleFunc("POST "+p+"/signout", a.SignOut)
-	m.HandleFunc("GET "+p+"/signed-out", a.SignedOut)
+	m, p := a.Mux, a.Prefix
 	m.HandleFunc("GET "+p+"/record", a.person(a.record))
 	m.HandleFunc("GET "+p+"/report", a.person(a.reportForm))
 	m.HandleFunc("POST "+p+"/report", a.person(a.Form(a.report)))
@@ -102,13 +67,7 @@ func New(cfg Config) (*App, error) {
 	m.HandleFunc("POST "+p+"/shares/{id}/revoke", a.person(a.Form(a.revokeShare)))
 	m.HandleFunc("GET "+p+"/access", a.person(a.looked))
 	m.HandleFunc("POST "+p+"/access/query", a.person(a.Form(a.queryAccess)))
-	m.HandleFunc(p+"/", a.NotFound)
 	return a, nil
-}
-
-// Handler serves the portal: mount it at Prefix + "/".
-func (a *App) Handler() http.Handler {
-	return web.Secure(a.csp.Handler(a.mux))
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {

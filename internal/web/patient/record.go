@@ -9,7 +9,6 @@ import (
 	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/web"
-	"github.com/sharedcare/sharedcare/internal/web/chart"
 	"github.com/sharedcare/sharedcare/internal/web/recordview"
 )
 
@@ -84,18 +83,7 @@ func plainTrend(title, key string) string {
 
 // trendChart draws a trend, with a goal line when the person set one.
 func trendChart(t recordview.Trend, goal *float64) any {
-	c := chart.Chart{Title: plainTrend(t.Title, t.Key), Unit: t.Unit, Goal: goal}
-	for i, ser := range t.Series {
-		cs := chart.Series{}
-		if i < len(t.Names) {
-			cs.Name = t.Names[i]
-		}
-		for _, p := range ser {
-			cs.Points = append(cs.Points, chart.Point{T: p.T, V: p.V})
-		}
-		c.Series = append(c.Series, cs)
-	}
-	return c.SVG()
+	return web.TrendChart(t, plainTrend(t.Title, t.Key), nil, goal)
 }
 
 // reportPage is the "report an error" form about one item.
