@@ -28,6 +28,9 @@ type authConfig struct {
 	orgClaim     string // for smart: the claim holding the ODS code
 	insecureDemo bool   // requests without a token act as the system
 	demoPassword string // the demo users' password (demo only)
+	// portalClient and portalSecret are the portals' client at
+	// --oidc-issuer, when they sign people in there (with --no-idp).
+	portalClient, portalSecret string
 }
 
 func (a *authConfig) flags(fs interface {
@@ -43,6 +46,8 @@ func (a *authConfig) flags(fs interface {
 	fs.StringVar(&a.roleClaim, "oidc-role-claim", "", "for --oidc-claims smart: the claim naming the user's role (e.g. realm_access.roles)")
 	fs.StringVar(&a.orgClaim, "oidc-org-claim", "", "for --oidc-claims smart: the claim holding the user's ODS organisation code")
 	fs.BoolVar(&a.insecureDemo, "insecure-demo", false, "INSECURE, for a demo on your own machine only: requests without a token act as the system, with full access")
+	fs.StringVar(&a.portalClient, "portal-client-id", "", "with --no-idp: the portals' client id at --oidc-issuer (redirect URIs PUBLIC/app/callback and PUBLIC/my/callback), so that people sign in to the portals there")
+	fs.StringVar(&a.portalSecret, "portal-client-secret", "", "the secret of --portal-client-id (better from the environment: SHAREDCARE_PORTAL_CLIENT_SECRET)")
 }
 
 // authStack is sign-in as serve runs it.
