@@ -24,7 +24,7 @@ const adminUsage = `usage:
   sharedcare admin client add --name NAME [--org ODS] --scope SCOPES [--redirect URI]... [--public] [--grant TYPE]...
   sharedcare admin client list
   sharedcare admin client remove ID
-  sharedcare admin user add --username U --name N --role ROLE [--org ODS] [--fhir-user Practitioner/123] [--patient ID] [--password-stdin]
+  sharedcare admin user add --username U --name N --role ROLE [--org ODS] [--fhir-user Practitioner/123] [--patient ID] [--acts-for 'RelatedPerson/ID=PATIENT=LABEL']... [--password-stdin]
   sharedcare admin user list
   sharedcare admin user disable USERNAME
 Each works on the built-in identity provider's accounts in --data (DIR/idp.db) or --db (postgres://…).`
@@ -50,7 +50,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		name, org, username, role, fhirUser, patient string
 		scope                                        string
 		public, passwordStdin                        bool
-		redirects, grants                            multi
+		redirects, grants, actsFor                   multi
 	)
 	switch what + " " + verb {
 	case "client add":
@@ -67,6 +67,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&org, "org", "", "ODS code of the organisation")
 		fs.StringVar(&fhirUser, "fhir-user", "", "the user's own resource, e.g. Practitioner/123")
 		fs.StringVar(&patient, "patient", "", "for patients: the id of their Patient")
+		fs.Var(&actsFor, "acts-for", "for patients: someone they act for, as 'RelatedPerson/ID=PATIENT=LABEL' (repeatable)")
 		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin (default: make one up and print it)")
 	case "client list", "client remove", "user list", "user disable":
 	default:
@@ -159,7 +160,12 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 			rand.Read(b)
 			pw, made = base64.RawURLEncoding.EncodeToString(b), true
 		}
-		id, err := st.AddUser(ctx, idp.User{Username: username, Password: pw, Name: name, Role: access.Role(role), Org: org, FHIRUser: fhirUser, Patient: patient})
+		acts, err := parseActsFor(actsFor)
+		if err != nil {
+			fmt.Fprintln(stderr, "sharedcare admin:", err)
+			return 2
+		}
+		id, err := st.AddUser(ctx, idp.User{Username: username, Password: pw, Name: name, Role: access.Role(role), Org: org, FHIRUser: fhirUser, Patient: patient, ActsFor: acts})
 		if err != nil {
 			return fail(stderr, err)
 		}
@@ -173,13 +179,17 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tNAME\tROLE\tORG\tFHIRUSER\tPATIENT\tSTATUS")
+		fmt.Fprintln(tw, "USERNAME\tNAME\tROLE\tORG\tFHIRUSER\tPATIENT\tSTATUS\tACTS FOR")
 		for _, u := range us {
 			status := "active"
 			if u.Disabled {
 				status = "disabled"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Name, u.Role, u.Org, u.FHIRUser, u.Patient, status)
+			var acts []string
+			for _, a := range u.ActsFor {
+				acts = append(acts, a.RelatedPerson+"="+a.Patient+"="+a.Label)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Name, u.Role, u.Org, u.FHIRUser, u.Patient, status, strings.Join(acts, "; "))
 		}
 		tw.Flush()
 	case "user disable":
@@ -193,6 +203,20 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "disabled user %s\n", u)
 	}
 	return 0
+}
+
+// parseActsFor reads --acts-for values, 'RelatedPerson/ID=PATIENT=LABEL'
+// (the label may itself hold '='); AddUser checks the parts.
+func parseActsFor(vals []string) ([]idp.ActsFor, error) {
+	var out []idp.ActsFor
+	for _, v := range vals {
+		parts := strings.SplitN(v, "=", 3)
+		if len(parts) != 3 || strings.TrimSpace(parts[2]) == "" {
+			return nil, fmt.Errorf("--acts-for %q: want RelatedPerson/ID=PATIENT=LABEL", v)
+		}
+		out = append(out, idp.ActsFor{RelatedPerson: strings.TrimSpace(parts[0]), Patient: strings.TrimSpace(parts[1]), Label: strings.TrimSpace(parts[2])})
+	}
+	return out, nil
 }
 
 func fail(stderr io.Writer, err error) int {

@@ -114,6 +114,11 @@ func TestAdminUsers(t *testing.T) {
 		{"short password", "short\n", []string{"user", "add", "--username", "y", "--name", "Y", "--role", "nurse", "--password-stdin"}, 1, "at least 8"},
 		{"disable", "", []string{"user", "disable", "drgp"}, 0, "disabled user drgp"},
 		{"disable unknown", "", []string{"user", "disable", "nobody"}, 1, "not found"},
+		{"add acting for others", "a long password\n", []string{"user", "add", "--username", "carer", "--name", "Jo Jessop", "--role", "patient", "--patient", "pt-c",
+			"--acts-for", "RelatedPerson/rp-dad=pt-dad=Roy Jessop (your father)", "--acts-for", "RelatedPerson/rp-kid=pt-kid=Kim = daughter", "--password-stdin"}, 0, "user: carer"},
+		{"acts-for malformed", "a long password\n", []string{"user", "add", "--username", "z", "--name", "Z", "--role", "patient", "--patient", "pt-z", "--acts-for", "RelatedPerson/rp-1=pt-1", "--password-stdin"}, 2, "RelatedPerson/ID=PATIENT=LABEL"},
+		{"acts-for not a RelatedPerson", "a long password\n", []string{"user", "add", "--username", "z", "--name", "Z", "--role", "patient", "--patient", "pt-z", "--acts-for", "Patient/p=pt-1=X", "--password-stdin"}, 1, "want RelatedPerson/<id>"},
+		{"acts-for a professional", "a long password\n", []string{"user", "add", "--username", "z", "--name", "Z", "--role", "gp", "--acts-for", "RelatedPerson/r=pt-1=X", "--password-stdin"}, 1, "only patient users"},
 		{"list", "", []string{"user", "list"}, 0, "Patient/pt-1"},
 		{"bad verb", "", []string{"user", "fly"}, 2, "usage"},
 	}
@@ -128,5 +133,8 @@ func TestAdminUsers(t *testing.T) {
 	out, _ := admin(t, "", "user", "list")
 	if !regexp.MustCompile(`drgp\s+Dr Ada Jones\s+gp\s+A81001\s+Practitioner/p1\s+disabled`).MatchString(out) {
 		t.Errorf("user list: %s", out)
+	}
+	if !strings.Contains(out, "RelatedPerson/rp-dad=pt-dad=Roy Jessop (your father); RelatedPerson/rp-kid=pt-kid=Kim = daughter") {
+		t.Errorf("user list does not show acts-for: %s", out)
 	}
 }

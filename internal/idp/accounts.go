@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -31,6 +32,71 @@ type User struct {
 	FHIRUser string // "Practitioner/…", "Patient/…"
 	Patient  string // for patients: the id of their own Patient
 	Disabled bool
+	// ActsFor lists the people a patient user may also act for (a carer's
+	// father, a parent's children): at sign-in with patient launch context
+	// they choose whose record, and the tokens then carry the
+	// RelatedPerson as fhirUser and that person's Patient as patient.
+	ActsFor []ActsFor
+}
+
+// ActsFor is one person a user acts for, through the RelatedPerson whose
+// proxy-access extension says what they may do (docs/ACCESS.md
+// "Delegation").
+type ActsFor struct {
+	RelatedPerson string `json:"relatedPerson"` // "RelatedPerson/<id>"
+	Patient       string `json:"patient"`       // the person's Patient id
+	Label         string `json:"label"`         // e.g. "Roy Jessop (your father)"
+}
+
+// maxActsForLabel bounds a label shown on the chooser page.
+const maxActsForLabel = 200
+
+var relatedPersonRE = regexp.MustCompile(`^RelatedPerson/[A-Za-z0-9\-.]{1,64}$`)
+
+// checkActsFor validates a user's ActsFor list against their own Patient.
+func checkActsFor(role access.Role, own string, acts []ActsFor) error {
+	if len(acts) == 0 {
+		return nil
+	}
+	if role != access.RolePatient {
+		return errors.New("only patient users act for others")
+	}
+	seen := map[string]bool{own: own != ""}
+	for _, a := range acts {
+		if !relatedPersonRE.MatchString(a.RelatedPerson) {
+			return fmt.Errorf("acts for %q: want RelatedPerson/<id>", a.RelatedPerson)
+		}
+		if !ValidPatientID(a.Patient) {
+			return fmt.Errorf("acts for %s: %q is not a Patient id", a.RelatedPerson, a.Patient)
+		}
+		if seen[a.Patient] {
+			return fmt.Errorf("acts for %s: Patient %s is listed twice or is the user's own", a.RelatedPerson, a.Patient)
+		}
+		seen[a.Patient] = true
+		if strings.TrimSpace(a.Label) == "" || len([]rune(a.Label)) > maxActsForLabel {
+			return fmt.Errorf("acts for %s: a label needs 1 to %d characters", a.RelatedPerson, maxActsForLabel)
+		}
+	}
+	return nil
+}
+
+func encodeActsFor(acts []ActsFor) string {
+	if len(acts) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(acts)
+	return string(b)
+}
+
+func decodeActsFor(s string) ([]ActsFor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var acts []ActsFor
+	if err := json.Unmarshal([]byte(s), &acts); err != nil {
+		return nil, fmt.Errorf("idp: acts_for: %w", err)
+	}
+	return acts, nil
 }
 
 // Client is an application allowed to ask for tokens.
@@ -113,11 +179,15 @@ func (u *User) check() error {
 	if u.FHIRUser != "" && !fhirUserRE.MatchString(u.FHIRUser) {
 		return fmt.Errorf("fhirUser %q: want e.g. Practitioner/123 or Patient/abc", u.FHIRUser)
 	}
+	if err := checkActsFor(u.Role, u.Patient, u.ActsFor); err != nil {
+		return err
+	}
 	if u.Role == access.RolePatient {
-		if !ValidPatientID(u.Patient) {
+		// One who only acts for others may have no record of their own.
+		if !ValidPatientID(u.Patient) && (u.Patient != "" || len(u.ActsFor) == 0) {
 			return errors.New("a patient user needs the id of their Patient")
 		}
-		if u.FHIRUser == "" {
+		if u.FHIRUser == "" && u.Patient != "" {
 			u.FHIRUser = "Patient/" + u.Patient
 		}
 	} else if u.Patient != "" {
@@ -141,26 +211,31 @@ func (s *Store) AddUser(ctx context.Context, u User) (string, error) {
 	if u.ID == "" {
 		u.ID = uuid.NewString()
 	}
-	_, err = s.db.exec(ctx, `INSERT INTO idp_user (id, username, password_hash, name, role, org, fhir_user, patient, disabled, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Username, string(hash), u.Name, string(u.Role), u.Org, u.FHIRUser, u.Patient, b2i(u.Disabled), unix(time.Now()))
+	_, err = s.db.exec(ctx, `INSERT INTO idp_user (id, username, password_hash, name, role, org, fhir_user, patient, acts_for, disabled, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Username, string(hash), u.Name, string(u.Role), u.Org, u.FHIRUser, u.Patient, encodeActsFor(u.ActsFor), b2i(u.Disabled), unix(time.Now()))
 	if isUnique(err) {
 		return "", fmt.Errorf("user %q: %w", u.Username, ErrExists)
 	}
 	return u.ID, err
 }
 
-const userCols = "id, username, name, role, org, fhir_user, patient, disabled"
+const userCols = "id, username, name, role, org, fhir_user, patient, acts_for, disabled"
 
-func scanUser(sc interface{ Scan(...any) error }) (User, error) {
+// scanUser reads userCols and then extra.
+func scanUser(sc interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
-	var role string
+	var role, acts string
 	var disabled int
-	err := sc.Scan(&u.ID, &u.Username, &u.Name, &role, &u.Org, &u.FHIRUser, &u.Patient, &disabled)
-	u.Role, u.Disabled = access.Role(role), disabled != 0
+	err := sc.Scan(append([]any{&u.ID, &u.Username, &u.Name, &role, &u.Org, &u.FHIRUser, &u.Patient, &acts, &disabled}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
+		return User{}, ErrNotFound
 	}
+	if err != nil {
+		return User{}, err
+	}
+	u.Role, u.Disabled = access.Role(role), disabled != 0
+	u.ActsFor, err = decodeActsFor(acts)
 	return u, err
 }
 
@@ -187,6 +262,26 @@ func (s *Store) User(ctx context.Context, id string) (User, error) {
 	return scanUser(s.db.queryRow(ctx, "SELECT "+userCols+" FROM idp_user WHERE id = ?", id))
 }
 
+// SetActsFor replaces the people username acts for (none: nil). A
+// refresh token for someone no longer listed stops working.
+func (s *Store) SetActsFor(ctx context.Context, username string, acts []ActsFor) error {
+	u, err := scanUser(s.db.queryRow(ctx, "SELECT "+userCols+" FROM idp_user WHERE username = ?", username))
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("user %q: %w", username, ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkActsFor(u.Role, u.Patient, acts); err != nil {
+		return err
+	}
+	if u.Patient == "" && len(acts) == 0 {
+		return errors.New("a patient user without a Patient of their own must act for someone")
+	}
+	_, err = s.db.exec(ctx, "UPDATE idp_user SET acts_for = ? WHERE id = ?", encodeActsFor(acts), u.ID)
+	return err
+}
+
 // DisableUser stops username signing in; tokens already issued run out.
 func (s *Store) DisableUser(ctx context.Context, username string) error {
 	n, err := s.db.exec(ctx, "UPDATE idp_user SET disabled = 1 WHERE username = ?", username)
@@ -211,18 +306,14 @@ var errDisabled = errors.New("idp: account disabled")
 func (s *Store) authenticate(ctx context.Context, username, password string) (User, error) {
 	var hash string
 	row := s.db.queryRow(ctx, "SELECT "+userCols+", password_hash FROM idp_user WHERE username = ?", username)
-	var u User
-	var role string
-	var disabled int
-	err := row.Scan(&u.ID, &u.Username, &u.Name, &role, &u.Org, &u.FHIRUser, &u.Patient, &disabled, &hash)
-	if errors.Is(err, sql.ErrNoRows) {
+	u, err := scanUser(row, &hash)
+	if errors.Is(err, ErrNotFound) {
 		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return User{}, errBadCredentials
 	}
 	if err != nil {
 		return User{}, err
 	}
-	u.Role, u.Disabled = access.Role(role), disabled != 0
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return User{}, errBadCredentials
 	}

@@ -28,6 +28,14 @@ type page struct {
 	Demo                                   bool
 	DemoPassword                           string
 	DemoUsers                              []User
+	Choices                                []choice // the "whose record" page's
+}
+
+// choice is one record a user acting for others may open: the value
+// posted is the Patient id.
+type choice struct {
+	Patient, Label string
+	Own            bool
 }
 
 func (p *Provider) render(w http.ResponseWriter, status int, name string, d page) {
@@ -138,6 +146,9 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	var patient string
 	switch {
 	case !launchContext:
+	case patientUser && len(u.ActsFor) > 0:
+		// One who acts for others chooses whose record next; an EHR
+		// launch's patient is ignored, as below.
 	case patientUser:
 		// A patient's context is always their own record, whatever an
 		// EHR launch named.
@@ -169,10 +180,49 @@ func (p *Provider) pendingPatient(r *http.Request, id string) (*authRequest, boo
 	return a, err == nil && !a.done && a.userID != ""
 }
 
+// actingUser is the signed-in user of a when they are a patient user who
+// acts for others: they choose from their list, never type an id.
+func (p *Provider) actingUser(r *http.Request, a *authRequest) (User, bool) {
+	u, err := p.store.User(r.Context(), a.userID)
+	return u, err == nil && u.Role == access.RolePatient && len(u.ActsFor) > 0
+}
+
+func (p *Provider) whosePage(r *http.Request, a *authRequest, u User) page {
+	d := page{Title: "Whose record?", Action: p.cfg.issuerPath() + "/login/patient", ID: a.id, CSRF: a.csrf, Client: p.clientName(r, a.clientID)}
+	if u.Patient != "" {
+		d.Choices = append(d.Choices, choice{Patient: u.Patient, Label: "Your own record", Own: true})
+	}
+	for _, f := range u.ActsFor {
+		d.Choices = append(d.Choices, choice{Patient: f.Patient, Label: f.Label})
+	}
+	return d
+}
+
+// whoseChoice maps a posted Patient id to the grant's patient and fhirUser
+// override; ok is false for a Patient not in u's list.
+func whoseChoice(u User, patient string) (fhirUser string, ok bool) {
+	if patient == "" {
+		return "", false
+	}
+	if patient == u.Patient {
+		return "", true
+	}
+	for _, f := range u.ActsFor {
+		if f.Patient == patient {
+			return f.RelatedPerson, true
+		}
+	}
+	return "", false
+}
+
 func (p *Provider) patientPage(w http.ResponseWriter, r *http.Request) {
 	a, ok := p.pendingPatient(r, r.URL.Query().Get("id"))
 	if !ok {
 		p.message(w, http.StatusBadRequest, "Sign-in expired", errAuthRequestGone.Error()[len("idp: "):])
+		return
+	}
+	if u, acting := p.actingUser(r, a); acting {
+		p.render(w, http.StatusOK, "whose", p.whosePage(r, a, u))
 		return
 	}
 	p.render(w, http.StatusOK, "patient", page{Title: "Choose a patient", Action: p.cfg.issuerPath() + "/login/patient", ID: a.id, CSRF: a.csrf, Client: p.clientName(r, a.clientID)})
@@ -194,12 +244,34 @@ func (p *Provider) patientSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	patient := strings.TrimSpace(r.PostFormValue("patient"))
+	if u, acting := p.actingUser(r, a); acting {
+		fhirUser, ok := whoseChoice(u, patient)
+		if !ok {
+			p.cfg.Log.Info("idp: record choice refused", "user", u.Username, "client", a.clientID, "patient", patient)
+			d := p.whosePage(r, a, u)
+			d.Error = "Choose one of the records listed."
+			p.render(w, http.StatusBadRequest, "whose", d)
+			return
+		}
+		if err := p.st.choosePatient(r.Context(), a, patient, fhirUser); err != nil {
+			p.message(w, http.StatusBadRequest, "Sign-in expired", errAuthRequestGone.Error()[len("idp: "):])
+			return
+		}
+		p.cfg.Log.Info("idp: record chosen", "user", u.Username, "client", a.clientID, "patient", patient, "acting_as", fhirUser)
+		http.Redirect(w, r, p.callbackURL(a.id), http.StatusSeeOther)
+		return
+	}
+	if u, err := p.store.User(r.Context(), a.userID); err != nil || u.Role == access.RolePatient {
+		// A patient user never names a record by id.
+		p.message(w, http.StatusBadRequest, "Sign-in refused", "This record cannot be chosen.")
+		return
+	}
 	if !ValidPatientID(patient) {
 		p.render(w, http.StatusBadRequest, "patient", page{Title: "Choose a patient", Action: p.cfg.issuerPath() + "/login/patient", ID: a.id, CSRF: a.csrf,
 			Client: p.clientName(r, a.clientID), Patient: patient, Error: "A Patient id is 1 to 64 letters, digits, hyphens or full stops."})
 		return
 	}
-	if err := p.st.choosePatient(r.Context(), a, patient); err != nil {
+	if err := p.st.choosePatient(r.Context(), a, patient, ""); err != nil {
 		p.message(w, http.StatusBadRequest, "Sign-in expired", errAuthRequestGone.Error()[len("idp: "):])
 		return
 	}

@@ -32,6 +32,7 @@ type authRequest struct {
 	launchPatient                           string // from an EHR launch
 	csrf                                    string
 	userID, patient                         string
+	fhirUser                                string // the RelatedPerson acting, when not the user's own
 	authTime                                time.Time
 	done                                    bool
 	audience                                string
@@ -73,6 +74,7 @@ func audience(fhir, clientID string) []string {
 // refreshRequest is the grant a refresh token carries (op.RefreshTokenRequest).
 type refreshRequest struct {
 	id, clientID, userID, patient string
+	fhirUser                      string // as authRequest's
 	scopes                        []string
 	authTime                      time.Time
 	audience                      string
@@ -135,7 +137,7 @@ func (s *storage) createAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 }
 
 const authRequestCols = `id, client_id, redirect_uri, state, nonce, scopes, response_type, response_mode, challenge, challenge_meth,
-	launch_patient, csrf, user_id, patient, auth_time, done`
+	launch_patient, csrf, user_id, patient, fhir_user, auth_time, done`
 
 func (s *storage) scanAuthRequest(row *sql.Row) (*authRequest, error) {
 	a := &authRequest{audience: s.cfg.Audience}
@@ -143,7 +145,7 @@ func (s *storage) scanAuthRequest(row *sql.Row) (*authRequest, error) {
 	var authTime int64
 	var done int
 	err := row.Scan(&a.id, &a.clientID, &a.redirectURI, &a.state, &a.nonce, &scopes, &a.responseType, &a.responseMode,
-		&a.challenge, &a.challengeMethod, &a.launchPatient, &a.csrf, &a.userID, &a.patient, &authTime, &done)
+		&a.challenge, &a.challengeMethod, &a.launchPatient, &a.csrf, &a.userID, &a.patient, &a.fhirUser, &authTime, &done)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errAuthRequestGone
 	}
@@ -204,9 +206,11 @@ func (s *storage) completeSignIn(ctx context.Context, a *authRequest, u User, sc
 	return err
 }
 
-// choosePatient puts a professional's chosen Patient in context.
-func (s *storage) choosePatient(ctx context.Context, a *authRequest, patient string) error {
-	n, err := s.db.exec(ctx, "UPDATE idp_auth_request SET patient = ?, done = 1 WHERE id = ? AND done = 0 AND user_id <> ''", patient, a.id)
+// choosePatient puts a professional's chosen Patient in context, or the
+// person a patient user chose to act for (fhirUser their RelatedPerson,
+// "" for their own record).
+func (s *storage) choosePatient(ctx context.Context, a *authRequest, patient, fhirUser string) error {
+	n, err := s.db.exec(ctx, "UPDATE idp_auth_request SET patient = ?, fhir_user = ?, done = 1 WHERE id = ? AND done = 0 AND user_id <> ''", patient, fhirUser, a.id)
 	if err == nil && n != 1 {
 		err = errAuthRequestGone
 	}
@@ -230,11 +234,23 @@ func clientOf(req op.TokenRequest) string {
 	return ""
 }
 
+// fhirUserOf is the fhirUser a grant overrides the user's with: the
+// RelatedPerson a user chose to act as, or "".
+func fhirUserOf(req any) string {
+	switch r := req.(type) {
+	case *authRequest:
+		return r.fhirUser
+	case *refreshRequest:
+		return r.fhirUser
+	}
+	return ""
+}
+
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	id := uuid.NewString()
 	exp := time.Now().Add(s.cfg.AccessTTL)
-	_, err := s.db.exec(ctx, "INSERT INTO idp_access_token (id, client_id, subject, expires_at) VALUES (?, ?, ?, ?)",
-		id, clientOf(req), req.GetSubject(), unix(exp))
+	_, err := s.db.exec(ctx, "INSERT INTO idp_access_token (id, client_id, subject, fhir_user, expires_at) VALUES (?, ?, ?, ?, ?)",
+		id, clientOf(req), req.GetSubject(), fhirUserOf(req), unix(exp))
 	s.db.exec(ctx, "DELETE FROM idp_access_token WHERE expires_at < ?", unix(time.Now()))
 	return id, exp, err
 }
@@ -267,9 +283,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		return "", "", time.Time{}, err
 	}
 	refresh := randomToken(32)
-	_, err = s.db.exec(ctx, `INSERT INTO idp_refresh_token (token_hash, id, client_id, user_id, scopes, patient, auth_time, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		hashToken(refresh), uuid.NewString(), clientID, userID, strings.Join(req.GetScopes(), " "), patient, unix(authTime), unix(time.Now().Add(s.cfg.RefreshTTL)))
+	_, err = s.db.exec(ctx, `INSERT INTO idp_refresh_token (token_hash, id, client_id, user_id, scopes, patient, fhir_user, auth_time, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		hashToken(refresh), uuid.NewString(), clientID, userID, strings.Join(req.GetScopes(), " "), patient, fhirUserOf(req), unix(authTime), unix(time.Now().Add(s.cfg.RefreshTTL)))
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -281,9 +297,9 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	r := &refreshRequest{audience: s.cfg.Audience}
 	var scopes string
 	var authTime int64
-	err := s.db.queryRow(ctx, `SELECT t.id, t.client_id, t.user_id, t.patient, t.scopes, t.auth_time FROM idp_refresh_token t
+	err := s.db.queryRow(ctx, `SELECT t.id, t.client_id, t.user_id, t.patient, t.fhir_user, t.scopes, t.auth_time FROM idp_refresh_token t
 		JOIN idp_user u ON u.id = t.user_id WHERE t.token_hash = ? AND t.expires_at >= ? AND u.disabled = 0`,
-		hashToken(token), unix(time.Now())).Scan(&r.id, &r.clientID, &r.userID, &r.patient, &scopes, &authTime)
+		hashToken(token), unix(time.Now())).Scan(&r.id, &r.clientID, &r.userID, &r.patient, &r.fhirUser, &scopes, &authTime)
 	if err != nil {
 		return nil, op.ErrInvalidRefreshToken
 	}
@@ -403,8 +419,12 @@ func (s *storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenR
 	if u.Org != "" {
 		claims["sharedcare_org"] = u.Org
 	}
-	if u.FHIRUser != "" {
-		claims["fhirUser"] = u.FHIRUser
+	fhirUser, err := actingAs(u, patient, fhirUserOf(req))
+	if err != nil {
+		return nil, err
+	}
+	if fhirUser != "" {
+		claims["fhirUser"] = fhirUser
 	}
 	if patient != "" {
 		claims["patient"] = patient
@@ -416,16 +436,33 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 	return nil, errors.New("idp: claims come from the request")
 }
 
+// actingAs is the fhirUser of a grant to u for patient: u's own, or the
+// RelatedPerson override chosen at sign-in, while u still acts for that
+// person (an override no longer in u's list, after SetActsFor, is refused).
+func actingAs(u User, patient, override string) (string, error) {
+	if override == "" {
+		return u.FHIRUser, nil
+	}
+	for _, a := range u.ActsFor {
+		if a.RelatedPerson == override && a.Patient == patient {
+			return override, nil
+		}
+	}
+	return "", oidc.ErrInvalidGrant().WithDescription("the user no longer acts for this person")
+}
+
 // SetUserinfoFromRequest puts the user's name and fhirUser in the ID token.
 func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, _ []string) error {
-	return s.setUserinfo(ctx, ui, req.GetSubject())
+	return s.setUserinfo(ctx, ui, req.GetSubject(), fhirUserOf(req))
 }
 
 func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
 	return nil
 }
 
-func (s *storage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, subject string) error {
+// setUserinfo describes subject; override is the fhirUser a grant acts
+// as, when not the user's own.
+func (s *storage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, subject, override string) error {
 	u, err := s.User(ctx, subject)
 	if err != nil {
 		return err
@@ -433,8 +470,12 @@ func (s *storage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, subject st
 	ui.Subject = u.ID
 	ui.Name = u.Name
 	ui.PreferredUsername = u.Username
-	if u.FHIRUser != "" {
-		ui.AppendClaims("fhirUser", u.FHIRUser)
+	fhirUser := u.FHIRUser
+	if override != "" {
+		fhirUser = override
+	}
+	if fhirUser != "" {
+		ui.AppendClaims("fhirUser", fhirUser)
 	}
 	return nil
 }
@@ -443,7 +484,8 @@ func (s *storage) setUserinfo(ctx context.Context, ui *oidc.UserInfo, subject st
 // token is neither revoked nor expired.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
 	var revoked int
-	err := s.db.queryRow(ctx, "SELECT revoked FROM idp_access_token WHERE id = ? AND subject = ? AND expires_at >= ?", tokenID, subject, unix(time.Now())).Scan(&revoked)
+	var override string
+	err := s.db.queryRow(ctx, "SELECT revoked, fhir_user FROM idp_access_token WHERE id = ? AND subject = ? AND expires_at >= ?", tokenID, subject, unix(time.Now())).Scan(&revoked, &override)
 	if err != nil || revoked != 0 {
 		return oidc.ErrAccessDenied().WithDescription("token revoked or expired")
 	}
@@ -451,7 +493,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, t
 		ui.Subject = subject // a system client: no person to describe
 		return nil
 	}
-	return s.setUserinfo(ctx, ui, subject)
+	return s.setUserinfo(ctx, ui, subject, override)
 }
 
 func (s *storage) SetIntrospectionFromToken(context.Context, *oidc.IntrospectionResponse, string, string, string) error {
