@@ -155,8 +155,8 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer, loaded ch
 	if err := admitDemoPatient(ctx, base, token, accounts); err != nil {
 		c.log.Warn("demo: the admission that shows the GP's alerts was not sent", "err", err)
 	}
-	if err := delegateDemoParent(ctx, base, token, accounts); err != nil {
-		c.log.Warn("demo: the parent's proxy access was not recorded", "err", err)
+	if err := delegateDemo(ctx, base, token, accounts); err != nil {
+		c.log.Warn("demo: proxy access was not recorded", "err", err)
 	}
 	printDemoGuide(stdout, base, st.nhsNumber, "http://"+addr+"/auth", password, accounts)
 	if loaded != nil {
@@ -406,42 +406,69 @@ func demoUsers(g *synth.Generator) []idp.User {
 		}
 		out = append(out, idp.User{Username: a.Username, Name: a.Name, Role: role, Org: a.Org, FHIRUser: a.FHIRUser, Patient: a.Patient})
 	}
+	// patient2 looks after patient1 too (delegateDemo writes the
+	// RelatedPerson): at sign-in they choose whose record.
+	var p1, p2 *idp.User
+	for i := range out {
+		switch out[i].Username {
+		case "patient1":
+			p1 = &out[i]
+		case "patient2":
+			p2 = &out[i]
+		}
+	}
+	if p1 != nil && p2 != nil {
+		p2.ActsFor = []idp.ActsFor{{RelatedPerson: CarerRef(p1.Patient), Patient: p1.Patient, Label: p1.Name + " (you are their carer)"}}
+	}
 	return out
 }
 
-// delegateDemoParent records the demo parent as a RelatedPerson of the
-// child with full proxy access (the generator writes none).
-func delegateDemoParent(ctx context.Context, base, token string, accounts []idp.User) error {
-	var parent *idp.User
+// delegateDemo records the demo's proxies (the generator writes none):
+// the parent, with full proxy access to child1's record, and patient2 as
+// patient1's carer, who may read it (patient2 switches between their own
+// record and patient1's).
+func delegateDemo(ctx context.Context, base, token string, accounts []idp.User) error {
+	by := map[string]*idp.User{}
 	for i := range accounts {
-		if accounts[i].Username == "parent" {
-			parent = &accounts[i]
-		}
+		by[accounts[i].Username] = &accounts[i]
 	}
-	if parent == nil {
-		return nil // no child among the first people
+	type proxy struct {
+		ref, patient, name, code, display, level string
 	}
-	id, ok := strings.CutPrefix(parent.FHIRUser, "RelatedPerson/")
-	if !ok {
-		return fmt.Errorf("the parent's fhirUser is %q", parent.FHIRUser)
+	var ps []proxy
+	if u := by["parent"]; u != nil {
+		ps = append(ps, proxy{u.FHIRUser, u.Patient, u.Name, "PRN", "parent", access.ProxyFull})
 	}
-	rp := access.Delegation(parent.Patient, parent.Name, "PRN", "parent", access.ProxyFull, time.Time{})
-	rp["id"] = id
-	body, _ := json.Marshal(rp)
+	if carer, cared := by["patient2"], by["patient1"]; carer != nil && cared != nil {
+		ps = append(ps, proxy{CarerRef(cared.Patient), cared.Patient, carer.Name, "GRNDCHILD", "grandchild (carer)", access.ProxyRead})
+	}
 	client := &http.Client{Transport: bearer{token, http.DefaultTransport}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, base+"/RelatedPerson/"+id, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/fhir+json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
+	for _, p := range ps {
+		id, ok := strings.CutPrefix(p.ref, "RelatedPerson/")
+		if !ok {
+			return fmt.Errorf("the proxy's reference is %q", p.ref)
+		}
+		rp := access.Delegation(p.patient, p.name, p.code, p.display, p.level, time.Time{})
+		rp["id"] = id
+		body, _ := json.Marshal(rp)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, base+"/RelatedPerson/"+id, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		return fmt.Errorf("status %d: %s", resp.StatusCode, msg)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return fmt.Errorf("RelatedPerson/%s: status %d: %s", id, resp.StatusCode, msg)
+		}
 	}
 	return nil
 }
+
+// CarerRef is the RelatedPerson of patient2 as the carer of patient1,
+// whose Patient id is cared.
+func CarerRef(cared string) string { return "RelatedPerson/carer-" + cared }
 
 // admitDemoPatient admits patient1 now to a ward of the consultant's
 // trust, as the trust's feed would, so that the GP's alerts inbox in the

@@ -176,6 +176,20 @@ func TestPatientPortal(t *testing.T) {
 		_ = child
 	}
 
+	// patient2 looks after patient1 as well (read-only proxy): signing in,
+	// they choose whose record; acting for patient1 they read but do not
+	// write.
+	carer := d.signInFor(t, "/my", "patient2", p1)
+	if status, page = carer.get("/my/record"); status != 200 || !strings.Contains(page, "acting for") || !strings.Contains(page, "'s record") {
+		t.Errorf("patient2 acting for patient1: %d\n%s", status, mainOf(page))
+	}
+	if status, _ = carer.post("/my/readings", url.Values{"csrf": {carer.csrf}, "kind": {"weight"}, "value": {"80"}}); status != 403 {
+		t.Errorf("a read-only carer recorded a reading: %d", status)
+	}
+	if status, _ = carer.post("/my/switch", url.Values{"csrf": {carer.csrf}}); status != 200 {
+		t.Errorf("switching person: %d", status)
+	}
+
 	// No URL reaches another person's record: the portal has no patient
 	// in its paths, and the API refuses anything else.
 	other := d.accounts["patient2"].Patient

@@ -87,8 +87,16 @@ func (d *demoServer) signInPortal(t testing.TB, username string) *portalUser {
 	return d.signInAt(t, "/app", username)
 }
 
-// signInAt signs username in to the portal at prefix (/app or /my).
+// signInAt signs username in to the portal at prefix (/app or /my); a
+// person who may open several records opens their own.
 func (d *demoServer) signInAt(t testing.TB, prefix, username string) *portalUser {
+	t.Helper()
+	return d.signInFor(t, prefix, username, "")
+}
+
+// signInFor signs username in, choosing the record of patient when the
+// provider asks whose record ("": the first offered, their own).
+func (d *demoServer) signInFor(t testing.TB, prefix, username, patient string) *portalUser {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	u := &portalUser{t: t, root: d.root, c: &http.Client{Jar: jar}}
@@ -101,6 +109,12 @@ func (d *demoServer) signInAt(t testing.TB, prefix, username string) *portalUser
 		return m[1]
 	}
 	status, page = u.post("/auth/login", url.Values{"id": {field("id")}, "csrf": {field("csrf")}, "username": {username}, "password": {d.password}})
+	if strings.Contains(page, "<h1>Whose record?</h1>") {
+		if patient == "" {
+			patient = field("patient")
+		}
+		status, page = u.post("/auth/login/patient", url.Values{"id": {field("id")}, "csrf": {field("csrf")}, "patient": {patient}})
+	}
 	if status != 200 || !strings.Contains(page, "Sign out") {
 		t.Fatalf("portal sign-in as %s: %d\n%.600s", username, status, page)
 	}

@@ -329,9 +329,6 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("sharedcare serving", "addr", ln.Addr().String(), "fhir", authn.fhirBase, "store", st.Dialect(), "data", where, "version", Version)
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
 	errc := make(chan error, 2)
 	if c.mllp != "" {
 		hsrv, err := startMLLP(ctx, c, svc, persons, log, errc)
@@ -348,6 +345,10 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger, ready chan<- st
 		}()
 	}
 	go func() { errc <- srv.Serve(ln) }()
+	// Ready once everything listens (the MLLP feed included).
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -52,6 +52,7 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	m, p := a.Mux, a.Prefix
+	m.HandleFunc("POST "+p+"/switch", a.SignedIn(a.Form(a.switchPerson)))
 	m.HandleFunc("GET "+p+"/record", a.person(a.record))
 	m.HandleFunc("GET "+p+"/report", a.person(a.reportForm))
 	m.HandleFunc("POST "+p+"/report", a.person(a.Form(a.report)))
@@ -91,6 +92,14 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		return ""
 	})
+}
+
+// switchPerson changes whose record the session shows: the session ends
+// and sign-in starts again, where the identity provider asks whose record
+// (their own, or of someone they act for) the new session is for.
+func (a *App) switchPerson(w http.ResponseWriter, r *http.Request, _ *web.Session) {
+	a.Sessions.End(w, r)
+	a.SignIn.Begin(w, r, a.Prefix+"/", a.Prefix+"/record", "")
 }
 
 // whose is the Patient the signed-in person acts for: their own record,
