@@ -103,6 +103,12 @@ type Principal struct {
 	// Patient is the SMART launch context: the Patient an app was opened
 	// on ("" when none).
 	Patient string
+	// NHSNumber is the person's NHS number (ten digits, checked) when
+	// their identity provider vouches for it (NHS login). A patient
+	// principal with neither a Patient/ fhirUser nor a Patient finds their
+	// own record by it: the record service takes the Patient carrying it
+	// as their own (docs/ACCESS.md).
+	NHSNumber string
 	// Purpose is the purpose of use (HL7 v3 PurposeOfUse code: TREAT,
 	// ETREAT, HOPERAT, HRESCH…); "" means the role's usual purpose.
 	Purpose string

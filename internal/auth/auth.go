@@ -55,6 +55,7 @@ const (
 	ClaimsSharedcare = "sharedcare" // the built-in provider
 	ClaimsCIS2       = "cis2"       // NHS Care Identity Service 2
 	ClaimsSMART      = "smart"      // a generic SMART on FHIR / OpenID Connect provider
+	ClaimsNHSLogin   = "nhslogin"   // NHS login, the NHS's identity service for the public
 )
 
 // Issuer is one token issuer the server trusts.
@@ -64,8 +65,8 @@ type Issuer struct {
 	// Audiences are the aud values accepted: the server's client id or
 	// resource URL at this issuer. A token must carry at least one.
 	Audiences []string
-	// Claims names the claim mapping: ClaimsSharedcare, ClaimsCIS2 or
-	// ClaimsSMART.
+	// Claims names the claim mapping: ClaimsSharedcare, ClaimsCIS2,
+	// ClaimsSMART or ClaimsNHSLogin.
 	Claims string
 	// Keys is a local key set (for the built-in provider, which cannot
 	// fetch its own discovery document while the server is starting).
@@ -140,9 +141,9 @@ func checkIssuer(is Issuer) error {
 		}
 	}
 	switch is.Claims {
-	case ClaimsSharedcare, ClaimsCIS2, ClaimsSMART:
+	case ClaimsSharedcare, ClaimsCIS2, ClaimsSMART, ClaimsNHSLogin:
 	default:
-		return fmt.Errorf("claims must be %q, %q or %q, not %q", ClaimsSharedcare, ClaimsCIS2, ClaimsSMART, is.Claims)
+		return fmt.Errorf("claims must be %q, %q, %q or %q, not %q", ClaimsSharedcare, ClaimsCIS2, ClaimsSMART, ClaimsNHSLogin, is.Claims)
 	}
 	for code, r := range is.CIS2Roles {
 		if _, ok := access.ParseRole(string(r)); !ok {
@@ -232,6 +233,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*access.Principal, e
 		return mapSharedcare(c, is)
 	case ClaimsCIS2:
 		return mapCIS2(c, is)
+	case ClaimsNHSLogin:
+		return mapNHSLogin(c, is)
 	default:
 		return mapSMART(c, is)
 	}
