@@ -14,6 +14,7 @@ import (
 	"github.com/sharedcare/sharedcare/internal/access"
 	"github.com/sharedcare/sharedcare/internal/fhir"
 	"github.com/sharedcare/sharedcare/internal/fhirdef"
+	"github.com/sharedcare/sharedcare/internal/mpi"
 	"github.com/sharedcare/sharedcare/internal/search"
 	"github.com/sharedcare/sharedcare/internal/store"
 )
@@ -58,7 +59,44 @@ func (s *Service) principal(ctx context.Context) (*access.Policy, *access.Princi
 	if pr == nil || pr.Kind == access.Anonymous {
 		return p, nil, fhir.E(fhir.Unauthorized, "sign in to use the shared record")
 	}
+	if pr.Kind == access.PatientUser && pr.NHSNumber != "" && pr.FHIRUser == "" && pr.Patient == "" {
+		own, err := s.ownByNHSNumber(ctx, pr.NHSNumber)
+		if err != nil {
+			return p, nil, err
+		}
+		// The policy's own-record rule for a patient without fhirUser: the
+		// principal's Patient, and the person's other records through the
+		// person index (Facts). A copy, so the caller's principal is
+		// never changed.
+		cp := *pr
+		cp.Patient = own
+		pr = &cp
+	}
 	return p, pr, nil
+}
+
+// ownByNHSNumber finds the record of a patient principal known only by
+// NHS number (NHS login): the Patient carrying the number as an
+// identifier of system https://fhir.nhs.uk/Id/nhs-number; of several (the
+// same person registered twice, linked by the person index), the least
+// id, so the choice is stable. None is a refusal: nobody else's record is
+// ever guessed at.
+func (s *Service) ownByNHSNumber(ctx context.Context, nhs string) (string, error) {
+	r, err := s.Search(internal(ctx), SearchRequest{Type: "Patient", Params: url.Values{
+		"identifier": {mpi.NHSNumberSystem + "|" + nhs}, "_count": {"100"}, "_elements": {"id"}}})
+	if err != nil {
+		return "", err
+	}
+	var own string
+	for _, m := range r.Matches {
+		if m.Type == "Patient" && (own == "" || m.ID < own) {
+			own = m.ID
+		}
+	}
+	if own == "" {
+		return "", fhir.E(fhir.Forbidden, "no record with your NHS number")
+	}
+	return own, nil
 }
 
 var permNames = map[access.Perm]string{access.Create: "create", access.Read: "read", access.Update: "update", access.Delete: "delete", access.Search: "search"}
