@@ -41,7 +41,7 @@ func (a *authConfig) flags(fs interface {
 	fs.StringVar(&a.keys, "keys", "", "directory of the signing and audit keys, kept outside the database (default DATA/keys)")
 	fs.BoolVar(&a.noIDP, "no-idp", false, "do not run the built-in identity provider at /auth (sign in through --oidc-issuer instead)")
 	fs.StringVar(&a.issuer, "oidc-issuer", "", "an external OpenID Connect issuer whose tokens the API accepts (e.g. CIS2, NHS login, Keycloak)")
-	fs.StringVar(&a.issuerClaims, "oidc-claims", "smart", "how --oidc-issuer's claims map to a user: cis2, smart or sharedcare")
+	fs.StringVar(&a.issuerClaims, "oidc-claims", "smart", "how --oidc-issuer's claims map to a user: cis2 (staff), nhslogin (people, by NHS number), smart or sharedcare")
 	fs.StringVar(&a.audience, "oidc-audience", "", "the audience --oidc-issuer's tokens carry (default the FHIR base URL)")
 	fs.StringVar(&a.roleClaim, "oidc-role-claim", "", "for --oidc-claims smart: the claim naming the user's role (e.g. realm_access.roles)")
 	fs.StringVar(&a.orgClaim, "oidc-org-claim", "", "for --oidc-claims smart: the claim holding the user's ODS organisation code")

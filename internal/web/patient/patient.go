@@ -13,12 +13,15 @@ package patient
 
 import (
 	"embed"
+	"encoding/json"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/sharedcare/sharedcare/internal/access"
+	"github.com/sharedcare/sharedcare/internal/mpi"
 	"github.com/sharedcare/sharedcare/internal/web"
 )
 
@@ -86,6 +89,11 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	a.Callback(w, r, func(s *web.Session, _ *web.Signed) string {
+		if s.User.Kind == access.PatientUser && s.User.NHSNumber != "" && whose(s) == "" {
+			// Signed in by NHS number (NHS login): the API finds the
+			// person's own records by it; the portal opens one of them.
+			s.Patient = a.byNHSNumber(r, s)
+		}
 		s.Patient = whose(s)
 		if s.Patient != "" {
 			s.OrgName = a.actingFor(r, s)
@@ -115,7 +123,41 @@ func whose(s *web.Session) string {
 	if web.ValidID(s.User.Patient) {
 		return s.User.Patient
 	}
+	if s.User.NHSNumber != "" && web.ValidID(s.Patient) {
+		return s.Patient // found by NHS number at sign-in
+	}
 	return ""
+}
+
+// byNHSNumber finds the signed-in person's record by their NHS number,
+// as the API lets them: their registered practice's, else the first.
+func (a *App) byNHSNumber(r *http.Request, s *web.Session) string {
+	tok, err := s.Token()
+	if err != nil {
+		return ""
+	}
+	b, err := a.FHIR.Search(r.Context(), tok, "Patient", url.Values{"identifier": {mpi.NHSNumberSystem + "|" + s.User.NHSNumber}, "_count": {"20"}})
+	if err != nil {
+		a.Log.Warn("patient portal: no record for the NHS number signed in with", "err", err)
+		return ""
+	}
+	first := ""
+	for _, raw := range b.Entries {
+		var p struct {
+			ResourceType, ID    string
+			GeneralPractitioner []any
+		}
+		if json.Unmarshal(raw, &p) != nil || p.ResourceType != "Patient" {
+			continue
+		}
+		if len(p.GeneralPractitioner) > 0 {
+			return p.ID
+		}
+		if first == "" {
+			first = p.ID
+		}
+	}
+	return first
 }
 
 // delegate reports whether the user acts for someone else.
