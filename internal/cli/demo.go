@@ -313,9 +313,30 @@ func (p *progress) draw(resources int64, final bool) {
 
 // printDemoGuide says what to open.
 func printDemoGuide(w io.Writer, base, nhs, signIn, password string, users []idp.User) {
-	fmt.Fprintf(w, "Sign in at %s as any of these users, with the password %s (made up for this run):\n", signIn, password)
+	root := strings.TrimSuffix(base, "/fhir")
+	fmt.Fprintf(w, "Open the clinician portal at %s/app/ or the patient portal at %s/my/,\n", root, root)
+	fmt.Fprintf(w, "and sign in (at %s) as any of these users, with the password %s (made up for this run):\n", signIn, password)
 	for _, u := range users {
-		fmt.Fprintf(w, "  %-16s %-16s %-7s %s\n", u.Username, u.Role, u.Org, u.Name)
+		var cares []string
+		for _, a := range u.ActsFor {
+			for _, o := range users {
+				if o.Patient == a.Patient && o.Username != u.Username && !strings.HasPrefix(o.FHIRUser, "RelatedPerson/") {
+					cares = append(cares, o.Username)
+				}
+			}
+		}
+		if strings.HasPrefix(u.FHIRUser, "RelatedPerson/") {
+			for _, o := range users {
+				if o.Patient == u.Patient && o.Username != u.Username {
+					cares = append(cares, o.Username)
+				}
+			}
+		}
+		note := ""
+		if len(cares) > 0 {
+			note = "  (acts for " + strings.Join(cares, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  %-16s %-16s %-7s %s%s\n", u.Username, u.Role, u.Org, u.Name, note)
 	}
 	fmt.Fprintf(w, `
 The API wants a token: an app signs in with SMART on FHIR (%s/.well-known/smart-configuration),
