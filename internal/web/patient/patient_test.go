@@ -28,14 +28,14 @@ func TestWhose(t *testing.T) {
 	// Signed in by NHS number (NHS login): the record found at sign-in.
 	for _, c := range []struct {
 		name string
-		s    web.Session
+		s    *web.Session
 		want string
 	}{
-		{"found at sign-in", web.Session{User: access.Principal{Kind: access.PatientUser, NHSNumber: "9434765919"}, Patient: "p9"}, "p9"},
-		{"none found", web.Session{User: access.Principal{Kind: access.PatientUser, NHSNumber: "9434765919"}}, ""},
-		{"a professional", web.Session{User: access.Principal{Kind: access.User, NHSNumber: "9434765919"}, Patient: "p9"}, ""},
+		{"found at sign-in", &web.Session{User: access.Principal{Kind: access.PatientUser, NHSNumber: "9434765919"}, Patient: "p9"}, "p9"},
+		{"none found", &web.Session{User: access.Principal{Kind: access.PatientUser, NHSNumber: "9434765919"}}, ""},
+		{"a professional", &web.Session{User: access.Principal{Kind: access.User, NHSNumber: "9434765919"}, Patient: "p9"}, ""},
 	} {
-		if got := whose(&c.s); got != c.want {
+		if got := whose(c.s); got != c.want {
 			t.Errorf("%s: whose = %q, want %q", c.name, got, c.want)
 		}
 	}
