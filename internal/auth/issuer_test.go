@@ -149,6 +149,11 @@ func claimsFor(iss string, over map[string]any) map[string]any {
 		"sharedcare_org":  "A81001",
 		"client_id":       "portal",
 	}
+	return override(c, over)
+}
+
+// override applies over to claims c: a nil value removes the claim.
+func override(c, over map[string]any) map[string]any {
 	for k, v := range over {
 		if v == nil {
 			delete(c, k)

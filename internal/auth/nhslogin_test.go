@@ -23,14 +23,7 @@ func nhsLoginClaims(iss string, over map[string]any) map[string]any {
 		"family_name":             "Millar",
 		"scope":                   "openid profile nhs_number",
 	}
-	for k, v := range over {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
+	return override(c, over)
 }
 
 func TestNHSLogin(t *testing.T) {
