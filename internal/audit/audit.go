@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -80,15 +81,25 @@ type Log struct {
 	pub     ed25519.PublicKey
 	log     *slog.Logger
 
-	reqs chan *request
-	stop chan struct{}
-	done chan struct{}
+	// The queue of requests for the writer. Appending takes qmu and wakes
+	// the writer only for the first request of a batch, for a waiter or
+	// for a full batch: a read's entry costs a lock and an append, not a
+	// switch to another goroutine (which costs the request a futex call
+	// when the other core is idle).
+	qmu    sync.Mutex
+	queue  []*request
+	queued int        // events in queue
+	space  *sync.Cond // on qmu: Append waits when the writer is a whole queue behind
+	kick   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
 	// mu makes "not closed, so enqueue" atomic against Close, so nothing
 	// enters reqs after the writer's last drain.
 	mu     sync.RWMutex
 	closed bool
 
-	st state // the writer's alone
+	st    state                 // the writer's alone
+	stmts map[stmtKey]*sql.Stmt // the writer's alone
 }
 
 // state is where the log stands after the last commit this process saw.
@@ -148,12 +159,16 @@ func open(ctx context.Context, d *dialect, read, write *sql.DB, closeDB func() e
 		return l, nil
 	}
 	st, err := l.resume(ctx)
+	if err == nil {
+		err = l.prepareInserts(ctx)
+	}
 	if err != nil {
 		closeDB()
 		return nil, err
 	}
 	l.st = st
-	l.reqs = make(chan *request, 4*o.BatchMax)
+	l.space = sync.NewCond(&l.qmu)
+	l.kick = make(chan struct{}, 1)
 	l.stop = make(chan struct{})
 	l.done = make(chan struct{})
 	go l.writer()
@@ -202,8 +217,73 @@ func (l *Log) Append(ev Event) error {
 	if l.closed {
 		return l.closedErr()
 	}
-	l.reqs <- &request{evs: []Event{ev}}
+	l.enqueue(&request{evs: []Event{ev}})
 	return nil
+}
+
+// enqueue hands r to the writer. A request nobody waits for waits itself
+// while the writer is a whole queue (4 × BatchMax events) behind; a waiter
+// never does, its caller being bounded already.
+func (l *Log) enqueue(r *request) {
+	l.qmu.Lock()
+	for r.done == nil && l.queued >= 4*l.o.BatchMax {
+		l.space.Wait()
+	}
+	l.queue = append(l.queue, r)
+	full := l.queued < l.o.BatchMax && l.queued+len(r.evs) >= l.o.BatchMax
+	l.queued += len(r.evs)
+	wake := len(l.queue) == 1 || r.done != nil || full
+	l.qmu.Unlock()
+	if wake {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// pending reports whether anything is queued, and whether the writer
+// should commit it without waiting for more: someone waits, or a batch is
+// full.
+func (l *Log) pending() (any, urgent bool) {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	if len(l.queue) == 0 {
+		return false, false
+	}
+	if l.queued >= l.o.BatchMax {
+		return true, true
+	}
+	for _, r := range l.queue {
+		if r.done != nil {
+			return true, true
+		}
+	}
+	return true, false
+}
+
+// take removes the next batch from the queue: whole requests, up to
+// BatchMax events (at least one request), and reports whether more wait.
+func (l *Log) take() (batch []*request, more bool) {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	n, i := 0, 0
+	for i < len(l.queue) && (i == 0 || n+len(l.queue[i].evs) <= l.o.BatchMax) {
+		n += len(l.queue[i].evs)
+		i++
+	}
+	if i == 0 {
+		return nil, false
+	}
+	batch = append([]*request(nil), l.queue[:i]...)
+	clear(l.queue[:i])
+	l.queue = l.queue[i:]
+	if len(l.queue) == 0 {
+		l.queue = nil
+	}
+	l.queued -= n
+	l.space.Broadcast()
+	return batch, len(l.queue) > 0
 }
 
 // AppendSync appends evs and returns once the transaction holding them has
@@ -235,12 +315,7 @@ func (l *Log) wait(ctx context.Context, r *request) error {
 		l.mu.RUnlock()
 		return l.closedErr()
 	}
-	select {
-	case l.reqs <- r:
-	case <-ctx.Done():
-		l.mu.RUnlock()
-		return ctx.Err()
-	}
+	l.enqueue(r)
 	l.mu.RUnlock()
 	select {
 	case err := <-r.done:
@@ -288,7 +363,10 @@ func (l *Log) Close() error {
 }
 
 // writer is the one goroutine that appends: seq numbers, the chain and the
-// tree grow in the order it commits.
+// tree grow in the order it commits. Woken by the first request of a batch,
+// it waits up to BatchWait for more unless someone waits for the commit
+// (group commit: whoever arrives meanwhile goes in the next batch) or a
+// batch is full, so reads under load cost one fsync per batch.
 func (l *Log) writer() {
 	defer close(l.done)
 	tick := time.NewTicker(max(l.o.CheckpointInterval/4, time.Millisecond))
@@ -296,77 +374,50 @@ func (l *Log) writer() {
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
 	for {
-		var first *request
 		select {
-		case first = <-l.reqs:
+		case <-l.kick:
 		case <-tick.C:
 			if l.st.size > l.st.ckptSize && time.Since(l.st.ckptTime) >= l.o.CheckpointInterval {
 				l.run(nil, false)
 			}
 			continue
 		case <-l.stop:
-			for {
-				select {
-				case r := <-l.reqs:
-					l.run(l.gather(r, nil), false)
-					continue
-				default:
-				}
-				break
+			for b, _ := l.take(); b != nil; b, _ = l.take() {
+				l.run(b, false)
 			}
 			l.run([]*request{{force: true}}, true)
+			for _, st := range l.stmts {
+				st.Close()
+			}
 			return
 		}
-		l.run(l.gather(first, wait), false)
-	}
-}
-
-// gather adds to first the requests queued behind it, up to BatchMax
-// events. It commits at once when someone waits (group commit: whoever
-// arrives meanwhile goes in the next batch), and otherwise waits up to
-// BatchWait for more, so reads under load cost one fsync per batch. A nil
-// wait never waits.
-func (l *Log) gather(first *request, wait *time.Timer) []*request {
-	batch := []*request{first}
-	n, sync := len(first.evs), first.done != nil
-	waiting := false
-	defer func() {
-		if waiting && !wait.Stop() {
+		queued, urgent := l.pending()
+		if !queued {
+			continue // a kick for requests an earlier round took
+		}
+		if !urgent {
+			// Only a waiter or a full batch kicks while the queue is not
+			// empty, so a kick here means commit now.
+			wait.Reset(l.o.BatchWait)
 			select {
 			case <-wait.C:
-			default:
+			case <-l.kick:
+				wait.Stop()
+			case <-l.stop:
+				wait.Stop()
 			}
 		}
-	}()
-	for n < l.o.BatchMax {
-		select {
-		case r := <-l.reqs:
-			batch = append(batch, r)
-			n += len(r.evs)
-			sync = sync || r.done != nil
-			continue
-		default:
+		for {
+			b, more := l.take()
+			if b == nil {
+				break
+			}
+			l.run(b, false)
+			if !more {
+				break
+			}
 		}
-		if sync || wait == nil {
-			break
-		}
-		if !waiting {
-			wait.Reset(l.o.BatchWait)
-			waiting = true
-		}
-		select {
-		case r := <-l.reqs:
-			batch = append(batch, r)
-			n += len(r.evs)
-			sync = sync || r.done != nil
-			continue
-		case <-wait.C:
-			waiting = false
-		case <-l.stop:
-		}
-		break
 	}
-	return batch
 }
 
 // commitAttempts and commitBackoff bound how long the writer keeps trying
@@ -543,73 +594,106 @@ func (l *Log) catchUp(ctx context.Context, tx *sql.Tx, st *state) error {
 	return rs.Err()
 }
 
-// insertChunk bounds the rows of one INSERT statement (SQLite allows
-// 32766 parameters).
-const insertChunk = 100
+// insertSizes are the row counts of the prepared INSERT statements a batch
+// is split into, largest first: a statement of many rows costs one call,
+// and preparing it once saves parsing it again for every batch (the
+// parser was a sixth of the writer's time).
+var insertSizes = []int{64, 16, 4, 1}
 
-func (l *Log) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
-	var args []any
-	for len(rows) > 0 {
-		chunk := rows[:min(insertChunk, len(rows))]
-		rows = rows[len(chunk):]
-		var b strings.Builder
-		b.WriteString("INSERT INTO audit_log (seq, recorded, agent, org, purpose, btg, body, leaf, chain) VALUES ")
-		args = args[:0]
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
+// prepareInserts makes the writer's INSERT statements, before any transaction
+// holds the one connection SQLite's writer has.
+func (l *Log) prepareInserts(ctx context.Context) error {
+	l.stmts = map[stmtKey]*sql.Stmt{}
+	for _, t := range insertTables {
+		for _, n := range insertSizes {
+			row := "(" + strings.TrimSuffix(strings.Repeat("?, ", t.cols), ", ") + ")"
+			q := "INSERT INTO " + t.table + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+			s, err := l.write.PrepareContext(ctx, l.d.q(q))
+			if err != nil {
+				return fmt.Errorf("audit: %w", err)
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			btg := 0
-			if r.ev.BreakGlass() {
-				btg = 1
-			}
-			args = append(args, int64(r.seq), r.ev.Time.UnixMicro(), r.ev.Who, r.ev.Org, r.ev.Purpose, btg, string(r.body), r.leaf, r.chain)
-		}
-		if _, err := tx.ExecContext(ctx, l.d.q(b.String()), args...); err != nil {
-			return err
-		}
-		if err := l.insertPatients(ctx, tx, chunk); err != nil {
-			return err
+			l.stmts[stmtKey{t.table, n}] = s
 		}
 	}
 	return nil
 }
 
-// insertPatients indexes the entries by the Patients they name, a few
-// thousand rows per statement (a search can touch many Patients).
-func (l *Log) insertPatients(ctx context.Context, tx *sql.Tx, rows []row) error {
-	var b strings.Builder
-	var args []any
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
+// insertTables are the tables the writer inserts into, with their columns.
+var insertTables = []struct {
+	table string
+	cols  int
+}{
+	{"audit_log (seq, recorded, agent, org, purpose, btg, body, leaf, chain)", 9},
+	{"audit_patient (patient, seq)", 2},
+}
+
+type stmtKey struct {
+	table string
+	rows  int
+}
+
+// insertRows inserts rows of cols values each (args holds them in order)
+// with the prepared statements, largest first.
+func (l *Log) insertRows(ctx context.Context, tx *sql.Tx, table string, cols int, args []any) error {
+	for len(args) > 0 {
+		rows := len(args) / cols
+		n := insertSizes[len(insertSizes)-1]
+		for _, size := range insertSizes {
+			if size <= rows {
+				n = size
+				break
+			}
 		}
-		_, err := tx.ExecContext(ctx, l.d.q(b.String()), args...)
-		b.Reset()
-		args = args[:0]
+		if _, err := tx.StmtContext(ctx, l.stmts[stmtKey{table, n}]).ExecContext(ctx, args[:n*cols]...); err != nil {
+			return err
+		}
+		args = args[n*cols:]
+	}
+	return nil
+}
+
+// insert writes the batch's entries and indexes them by the Patients they
+// name.
+func (l *Log) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
+	args := make([]any, 0, 9*len(rows))
+	var pargs []any
+	for _, r := range rows {
+		btg := 0
+		if r.ev.BreakGlass() {
+			btg = 1
+		}
+		args = append(args, int64(r.seq), r.ev.Time.UnixMicro(), r.ev.Who, r.ev.Org, r.ev.Purpose, btg, string(r.body), r.leaf, r.chain)
+		for _, p := range patientIDs(r.ev.Patients) {
+			pargs = append(pargs, p, int64(r.seq))
+		}
+	}
+	if err := l.insertRows(ctx, tx, insertTables[0].table, insertTables[0].cols, args); err != nil {
 		return err
 	}
-	for _, r := range rows {
-		seen := map[string]bool{}
-		for _, p := range r.ev.Patients {
-			p = strings.TrimPrefix(p, "Patient/")
-			if p == "" || seen[p] {
+	return l.insertRows(ctx, tx, insertTables[1].table, insertTables[1].cols, pargs)
+}
+
+// patientIDs returns the distinct ids among refs ("123" or "Patient/123").
+func patientIDs(refs []string) []string {
+	out := make([]string, 0, len(refs))
+	var seen map[string]bool
+	if len(refs) > 8 {
+		seen = make(map[string]bool, len(refs))
+	}
+	for _, p := range refs {
+		p = strings.TrimPrefix(p, "Patient/")
+		if p == "" {
+			continue
+		}
+		if seen != nil {
+			if seen[p] {
 				continue
 			}
 			seen[p] = true
-			if len(args) == 0 {
-				b.WriteString("INSERT INTO audit_patient (patient, seq) VALUES (?, ?)")
-			} else {
-				b.WriteString(", (?, ?)")
-			}
-			args = append(args, p, int64(r.seq))
-			if len(args) >= 4000 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
+		} else if slices.Contains(out, p) {
+			continue
 		}
+		out = append(out, p)
 	}
-	return flush()
+	return out
 }

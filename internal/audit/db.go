@@ -69,10 +69,12 @@ func OpenSQLite(ctx context.Context, dir string, o Options) (*Log, error) {
 
 // OpenSQLiteFile opens the audit log in the SQLite database at path.
 // synchronous(FULL): an appended entry acknowledged by AppendSync survives
-// a power cut, not only a crash of the process.
+// a power cut, not only a crash of the process. The writer only appends,
+// so a small page cache (4 MiB) serves it: a large one is allocated page by
+// page while the log grows, which cost the writer a fifth of its time.
 func OpenSQLiteFile(ctx context.Context, path string, o Options) (*Log, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-65536)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-4096)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
