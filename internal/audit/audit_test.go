@@ -336,6 +336,51 @@ func TestAuditConcurrentAppend(t *testing.T) {
 	}
 }
 
+// TestAuditBackpressure fills a small queue: Append waits while the writer
+// is a whole queue behind, batches are cut at BatchMax events (a request
+// of several events whole), and nothing queued is lost or reordered.
+func TestAuditBackpressure(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			where := b.where(t)
+			o := testOptions()
+			o.BatchMax, o.BatchWait = 4, 50*time.Millisecond
+			l := openLog(t, b, where, o)
+			const workers, each = 8, 60
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					for i := range each {
+						var err error
+						if w == 0 && i%20 == 0 {
+							err = l.AppendSync(t.Context(), event(i), event(i+1), event(i+2))
+						} else {
+							err = l.Append(event(i))
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			const want = workers*each + 3*2
+			r, err := readOnly(t, b, where).Verify(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.OK() || r.Entries != want {
+				t.Errorf("want %d entries:\n%s", want, r)
+			}
+		})
+	}
+}
+
 // TestAuditReopen checks that what AppendSync acknowledged is there after
 // a reopen, and that a reopened log continues the chain and the tree, from
 // its last checkpoint and from entries after it.
