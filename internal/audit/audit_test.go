@@ -301,25 +301,13 @@ func TestAuditConcurrentAppend(t *testing.T) {
 			l1 := openLog(t, b, where, o)
 			l2 := openLog(t, b, where, o)
 			const workers, each = 8, 100
-			var wg sync.WaitGroup
-			for w := range workers {
-				wg.Go(func() {
-					l := []*Log{l1, l2}[w%2]
-					for i := range each {
-						var err error
-						if i%10 == 0 {
-							err = l.AppendSync(t.Context(), event(i))
-						} else {
-							err = l.Append(event(i))
-						}
-						if err != nil {
-							t.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
+			appendFrom(t, workers, each, func(w, i int) error {
+				l := []*Log{l1, l2}[w%2]
+				if i%10 == 0 {
+					return l.AppendSync(t.Context(), event(i))
+				}
+				return l.Append(event(i))
+			})
 			for _, l := range []*Log{l1, l2} {
 				if err := l.Close(); err != nil {
 					t.Fatal(err)
@@ -336,6 +324,24 @@ func TestAuditConcurrentAppend(t *testing.T) {
 	}
 }
 
+// appendFrom runs workers goroutines, each calling add(w, i) for i below
+// each, and waits for them.
+func appendFrom(t *testing.T, workers, each int, add func(w, i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if err := add(w, i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // TestAuditBackpressure fills a small queue: Append waits while the writer
 // is a whole queue behind, batches are cut at BatchMax events (a request
 // of several events whole), and nothing queued is lost or reordered.
@@ -348,24 +354,12 @@ func TestAuditBackpressure(t *testing.T) {
 			o.BatchMax, o.BatchWait = 4, 50*time.Millisecond
 			l := openLog(t, b, where, o)
 			const workers, each = 8, 60
-			var wg sync.WaitGroup
-			for w := range workers {
-				wg.Go(func() {
-					for i := range each {
-						var err error
-						if w == 0 && i%20 == 0 {
-							err = l.AppendSync(t.Context(), event(i), event(i+1), event(i+2))
-						} else {
-							err = l.Append(event(i))
-						}
-						if err != nil {
-							t.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
+			appendFrom(t, workers, each, func(w, i int) error {
+				if w == 0 && i%20 == 0 {
+					return l.AppendSync(t.Context(), event(i), event(i+1), event(i+2))
+				}
+				return l.Append(event(i))
+			})
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
