@@ -25,7 +25,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -83,9 +82,7 @@ type Log struct {
 
 	// The queue of requests for the writer. Appending takes qmu and wakes
 	// the writer only for the first request of a batch, for a waiter or
-	// for a full batch: a read's entry costs a lock and an append, not a
-	// switch to another goroutine (which costs the request a futex call
-	// when the other core is idle).
+	// for a full batch, not once per event.
 	qmu    sync.Mutex
 	queue  []*request
 	queued int        // events in queue
@@ -94,13 +91,12 @@ type Log struct {
 	stop   chan struct{}
 	done   chan struct{}
 	// mu makes "not closed, so enqueue" atomic against Close, so nothing
-	// enters reqs after the writer's last drain.
+	// enters the queue after the writer's last drain.
 	mu     sync.RWMutex
 	closed bool
 
-	st      state                 // the writer's alone
-	stmts   map[stmtKey]*sql.Stmt // the writer's alone
-	inserts map[stmtKey]string    // the writer's alone
+	st      state                  // the writer's alone
+	inserts map[stmtKey]insertStmt // the writer's alone
 }
 
 // state is where the log stands after the last commit this process saw.
@@ -387,8 +383,10 @@ func (l *Log) writer() {
 				l.run(b, false)
 			}
 			l.run([]*request{{force: true}}, true)
-			for _, st := range l.stmts {
-				st.Close()
+			for _, ins := range l.inserts {
+				if ins.prepared != nil {
+					ins.prepared.Close()
+				}
 			}
 			return
 		}
@@ -607,25 +605,28 @@ var insertSizes = []int{256, 64, 16, 4, 1}
 // text is kept: pgx prepares and caches each statement on each connection
 // itself, and database/sql's prepared statements measured a fifth slower.
 func (l *Log) prepareInserts(ctx context.Context) error {
-	l.stmts = map[stmtKey]*sql.Stmt{}
-	l.inserts = map[stmtKey]string{}
+	l.inserts = map[stmtKey]insertStmt{}
 	for _, t := range insertTables {
 		for _, n := range insertSizes {
 			row := "(" + strings.TrimSuffix(strings.Repeat("?, ", t.cols), ", ") + ")"
-			q := l.d.q("INSERT INTO " + t.table + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", "))
-			k := stmtKey{t.table, n}
-			l.inserts[k] = q
-			if l.d.numbered {
-				continue
+			ins := insertStmt{text: l.d.q("INSERT INTO " + t.table + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", "))}
+			if !l.d.numbered {
+				var err error
+				if ins.prepared, err = l.write.PrepareContext(ctx, ins.text); err != nil {
+					return fmt.Errorf("audit: %w", err)
+				}
 			}
-			s, err := l.write.PrepareContext(ctx, q)
-			if err != nil {
-				return fmt.Errorf("audit: %w", err)
-			}
-			l.stmts[k] = s
+			l.inserts[stmtKey{t.table, n}] = ins
 		}
 	}
 	return nil
+}
+
+// insertStmt is one INSERT of the writer: its text, and on SQLite the
+// statement prepared from it.
+type insertStmt struct {
+	text     string
+	prepared *sql.Stmt
 }
 
 // insertTables are the tables the writer inserts into, with their columns.
@@ -654,12 +655,12 @@ func (l *Log) insertRows(ctx context.Context, tx *sql.Tx, table string, cols int
 				break
 			}
 		}
-		k := stmtKey{table, n}
+		ins := l.inserts[stmtKey{table, n}]
 		var err error
-		if st := l.stmts[k]; st != nil {
-			_, err = tx.StmtContext(ctx, st).ExecContext(ctx, args[:n*cols]...)
+		if ins.prepared != nil {
+			_, err = tx.StmtContext(ctx, ins.prepared).ExecContext(ctx, args[:n*cols]...)
 		} else {
-			_, err = tx.ExecContext(ctx, l.inserts[k], args[:n*cols]...)
+			_, err = tx.ExecContext(ctx, ins.text, args[:n*cols]...)
 		}
 		if err != nil {
 			return err
@@ -693,24 +694,13 @@ func (l *Log) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
 // patientIDs returns the distinct ids among refs ("123" or "Patient/123").
 func patientIDs(refs []string) []string {
 	out := make([]string, 0, len(refs))
-	var seen map[string]bool
-	if len(refs) > 8 {
-		seen = make(map[string]bool, len(refs))
-	}
+	seen := make(map[string]bool, len(refs))
 	for _, p := range refs {
 		p = strings.TrimPrefix(p, "Patient/")
-		if p == "" {
-			continue
-		}
-		if seen != nil {
-			if seen[p] {
-				continue
-			}
+		if p != "" && !seen[p] {
 			seen[p] = true
-		} else if slices.Contains(out, p) {
-			continue
+			out = append(out, p)
 		}
-		out = append(out, p)
 	}
 	return out
 }

@@ -344,7 +344,7 @@ func appendFrom(t *testing.T, workers, each int, add func(w, i int) error) {
 
 // TestAuditBackpressure fills a small queue: Append waits while the writer
 // is a whole queue behind, batches are cut at BatchMax events (a request
-// of several events whole), and nothing queued is lost or reordered.
+// of several events whole), nothing queued is lost and the chain verifies.
 func TestAuditBackpressure(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
