@@ -375,6 +375,32 @@ func TestAuditBackpressure(t *testing.T) {
 	}
 }
 
+// TestAuditPatientsOnce checks that an event naming a Patient several
+// times, as id and as reference, is indexed once for it: a second row
+// would break audit_patient's key and lose the batch.
+func TestAuditPatientsOnce(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			l := openLog(t, b, b.where(t), testOptions())
+			ev := event(1)
+			ev.Patients = []string{"p7", "Patient/p7", "p8", "", "p7"}
+			if err := l.AppendSync(t.Context(), ev); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{"p7", "p8"} {
+				got, err := l.Query(t.Context(), Filter{Patients: []string{p}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 1 {
+					t.Errorf("%s: %d entries, want 1", p, len(got))
+				}
+			}
+		})
+	}
+}
+
 // TestAuditReopen checks that what AppendSync acknowledged is there after
 // a reopen, and that a reopened log continues the chain and the tree, from
 // its last checkpoint and from entries after it.
