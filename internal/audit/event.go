@@ -1,15 +1,12 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
-
-	"github.com/gowebpki/jcs"
+	"unicode/utf8"
 )
 
 // Event is one access to or change of the shared record, as the access
@@ -87,75 +84,19 @@ var restful = map[string]string{
 	"capabilities": "R", "transaction": "E", "batch": "E", "operation": "E",
 }
 
-// The types below are the AuditEvent's elements, their fields in the
-// order of their JSON names: encoding/json then writes RFC 8785's member
-// order (all names are ASCII), which canonical relies on.
-
-type coding struct {
-	Code    string `json:"code,omitempty"`
-	Display string `json:"display,omitempty"`
-	System  string `json:"system,omitempty"`
-}
-
-type concept struct {
-	Coding []coding `json:"coding,omitempty"`
-	Text   string   `json:"text,omitempty"`
-}
-
-type identifier struct {
-	System string `json:"system,omitempty"`
-	Value  string `json:"value,omitempty"`
-}
-
-type reference struct {
-	Display    string      `json:"display,omitempty"`
-	Identifier *identifier `json:"identifier,omitempty"`
-	Reference  string      `json:"reference,omitempty"`
-}
-
-type network struct {
-	Address string `json:"address"`
-	Type    string `json:"type"`
-}
-
-type agent struct {
-	Network   *network  `json:"network,omitempty"`
-	Requestor bool      `json:"requestor"`
-	Role      []concept `json:"role,omitempty"`
-	Type      *concept  `json:"type,omitempty"`
-	Who       reference `json:"who"`
-}
-
-type source struct {
-	Observer reference `json:"observer"`
-	Type     []coding  `json:"type"`
-}
-
-type entity struct {
-	Description string     `json:"description,omitempty"`
-	Query       string     `json:"query,omitempty"`
-	Role        *coding    `json:"role,omitempty"`
-	Type        *coding    `json:"type,omitempty"`
-	What        *reference `json:"what,omitempty"`
-}
-
-type auditEvent struct {
-	Action         string    `json:"action,omitempty"`
-	Agent          []agent   `json:"agent"`
-	Entity         []entity  `json:"entity,omitempty"`
-	Outcome        string    `json:"outcome"`
-	OutcomeDesc    string    `json:"outcomeDesc,omitempty"`
-	PurposeOfEvent []concept `json:"purposeOfEvent,omitempty"`
-	Recorded       string    `json:"recorded"`
-	ResourceType   string    `json:"resourceType"`
-	Source         source    `json:"source"`
-	Subtype        []coding  `json:"subtype,omitempty"`
-	Type           coding    `json:"type"`
-}
-
 // AuditEvent returns e as a FHIR R4 AuditEvent in RFC 8785 canonical JSON,
 // the bytes that are stored and hashed. observer names the node that
 // recorded it.
+//
+// The bytes are hashed into the chain, so they must stay, for every Event,
+// those encoding/json followed by jcs wrote when the chain began:
+// referenceAuditEvent, in the tests, keeps that code, and
+// TestAuditEventEncoding and FuzzAuditEventEncoding hold the two equal.
+// They are written by hand, straight from e, because reflection and the
+// structs it needed cost 8–10 µs an event, most of the writer's time, on
+// cores the requests share. Members are written in RFC 8785's order (by
+// name; all are ASCII), and only when encoding/json wrote them: its
+// omitempty left out empty strings and lists and absent elements.
 func (e *Event) AuditEvent(observer string) ([]byte, error) {
 	if e.Interaction == "" {
 		return nil, fmt.Errorf("audit: event without an interaction")
@@ -163,136 +104,207 @@ func (e *Event) AuditEvent(observer string) ([]byte, error) {
 	if e.Time.IsZero() {
 		return nil, fmt.Errorf("audit: event without a time")
 	}
-	ae := auditEvent{
-		ResourceType: "AuditEvent",
-		Recorded:     e.Time.UTC().Format(time.RFC3339Nano),
-		Outcome:      e.Outcome,
-		OutcomeDesc:  e.OutcomeDesc,
-		Action:       e.Action,
+	b := make([]byte, 0, e.sizeHint(observer))
+
+	act := e.Action
+	if act == "" {
+		act = action(e.Interaction)
 	}
-	if ae.Outcome == "" {
-		ae.Outcome = "0"
-	}
-	ae.Type, ae.Subtype = eventType(e.Interaction)
-	if ae.Action == "" {
-		ae.Action = action(e.Interaction)
-	}
-	if e.Purpose != "" || e.Reason != "" {
-		c := concept{Text: e.Reason}
-		if e.Purpose != "" {
-			c.Coding = []coding{{System: sysActReason, Code: e.Purpose}}
-		}
-		ae.PurposeOfEvent = []concept{c}
-	}
+	b = appendString(append(b, `{"action":`...), act)
 
 	// The requestor: the person or system who asked.
-	who := agent{Requestor: true, Who: reference{Reference: e.FHIRUser, Display: e.Name}}
-	if e.Who != "" {
-		who.Who.Identifier = &identifier{Value: e.Who}
-	}
-	if e.Role != "" {
-		who.Role = []concept{{Coding: []coding{{System: sysRole, Code: e.Role}}}}
-	}
+	b = append(b, `,"agent":[{`...)
 	if e.Address != "" {
-		who.Network = &network{Address: e.Address, Type: "1"} // machine name
+		b = appendString(append(b, `"network":{"address":`...), e.Address)
 		if _, err := netip.ParseAddr(e.Address); err == nil {
-			who.Network.Type = "2" // IP address
+			b = append(b, `,"type":"2"},`...) // IP address
+		} else {
+			b = append(b, `,"type":"1"},`...) // machine name
 		}
 	}
-	ae.Agent = append(ae.Agent, who)
+	b = append(b, `"requestor":true`...)
+	if e.Role != "" {
+		b = appendCoding(append(b, `,"role":[{"coding":[`...), e.Role, "", sysRole)
+		b = append(b, `]}]`...)
+	}
+	b = append(b, `,"who":`...)
+	who := len(b)
+	if e.Name != "" {
+		b = appendString(append(b, `,"display":`...), e.Name)
+	}
+	if e.Who != "" {
+		b = appendString(append(b, `,"identifier":{"value":`...), e.Who)
+		b = append(b, '}')
+	}
+	if e.FHIRUser != "" {
+		b = appendString(append(b, `,"reference":`...), e.FHIRUser)
+	}
+	b = append(closeObject(b, who), '}')
 	// IHE BALP records the organisation and the client application as
 	// agents of their own, neither the requestor.
 	if e.Org != "" {
-		ae.Agent = append(ae.Agent, agent{
-			Type: &concept{Coding: []coding{{System: sysRoleClass, Code: "PROV", Display: "healthcare provider"}}},
-			Who:  reference{Identifier: &identifier{System: sysODS, Value: e.Org}},
-		})
+		b = append(appendString(append(b, jsonOrgAgent...), e.Org), `}}}`...)
 	}
 	if e.ClientID != "" {
-		ae.Agent = append(ae.Agent, agent{
-			Type: &concept{Coding: []coding{{System: sysDICOM, Code: "110150", Display: "Application"}}},
-			Who:  reference{Identifier: &identifier{System: sysOAuthClient, Value: e.ClientID}},
-		})
+		b = append(appendString(append(b, jsonClientAgent...), e.ClientID), `}}}`...)
 	}
-	ae.Source = source{
-		Observer: reference{Display: observer},
-		Type:     []coding{{System: sysSourceType, Code: "4", Display: "Application Server"}},
+	b = append(b, ']')
+
+	// Each entity is written with a comma after it, the last one's then
+	// closing the list.
+	if len(e.Patients) > 0 || len(e.Entities) > 0 || e.Query != "" || e.RequestID != "" {
+		b = append(b, `,"entity":[`...)
+		for _, p := range e.Patients {
+			// "Patient/" is ASCII: escaping the rest after it is escaping
+			// the whole reference.
+			b = appendEscaped(append(b, jsonPatientEntity...), strings.TrimPrefix(p, "Patient/"))
+			b = append(b, `"}},`...)
+		}
+		for _, r := range e.Entities {
+			b = append(b, jsonResourceEntity...)
+			if r == "" {
+				b = append(b, `{}},`...)
+			} else {
+				b = appendString(append(b, `{"reference":`...), r)
+				b = append(b, `}},`...)
+			}
+		}
+		if e.Query != "" {
+			b = appendBase64(append(b, `{"query":"`...), e.Query)
+			b = append(b, jsonQueryEntity...)
+		}
+		if e.RequestID != "" {
+			b = appendString(append(b, jsonRequestEntity...), e.RequestID)
+			b = append(b, `}}},`...)
+		}
+		b[len(b)-1] = ']'
+	}
+
+	b = append(b, `,"outcome":`...)
+	if e.Outcome == "" {
+		b = append(b, `"0"`...)
+	} else {
+		b = appendString(b, e.Outcome)
+	}
+	if e.OutcomeDesc != "" {
+		b = appendString(append(b, `,"outcomeDesc":`...), e.OutcomeDesc)
+	}
+	if e.Purpose != "" || e.Reason != "" {
+		b = append(b, `,"purposeOfEvent":[`...)
+		purpose := len(b)
+		if e.Purpose != "" {
+			b = appendCoding(append(b, `,"coding":[`...), e.Purpose, "", sysActReason)
+			b = append(b, ']')
+		}
+		if e.Reason != "" {
+			b = appendString(append(b, `,"text":`...), e.Reason)
+		}
+		b = append(closeObject(b, purpose), ']')
+	}
+	// RFC 3339 is digits and punctuation that need no escaping.
+	b = e.Time.UTC().AppendFormat(append(b, `,"recorded":"`...), time.RFC3339Nano)
+	b = append(b, `","resourceType":"AuditEvent","source":{"observer":`...)
+	if observer == "" {
+		b = append(b, `{}`...)
+	} else {
+		b = append(appendString(append(b, `{"display":`...), observer), '}')
+	}
+	b = append(b, jsonSourceType...)
+	b = appendEventType(b, e.Interaction)
+	return append(b, '}'), nil
+}
+
+// sizeHint is a little more than the length of e's AuditEvent, unless its
+// strings need escaping: the buffer is then allocated once, and that is
+// the only allocation. TestAuditEventEncoding checks it is enough.
+func (e *Event) sizeHint(observer string) int {
+	const (
+		skeleton = 400 // action, requestor, outcome, recorded, resourceType, type, …
+		member   = 100 // the most any optional member of the requestor or purpose adds
+	)
+	n := skeleton + len(jsonSourceType) + len(jsonTypeAuthentication) + 2*len(e.Interaction) + len(observer) +
+		len(e.Action) + len(e.Outcome) + len(e.OutcomeDesc) + len(e.Who) + len(e.Name) + len(e.FHIRUser)
+	for _, s := range []string{e.Address, e.Role, e.Purpose, e.Reason} {
+		if s != "" {
+			n += member + len(s)
+		}
+	}
+	if e.Org != "" {
+		n += len(jsonOrgAgent) + 5 + len(e.Org)
+	}
+	if e.ClientID != "" {
+		n += len(jsonClientAgent) + 5 + len(e.ClientID)
 	}
 	for _, p := range e.Patients {
-		ref := p
-		if !strings.HasPrefix(ref, "Patient/") {
-			ref = "Patient/" + p
-		}
-		ae.Entity = append(ae.Entity, entity{
-			What: &reference{Reference: ref},
-			Type: &coding{System: sysEntityType, Code: "1", Display: "Person"},
-			Role: &coding{System: sysObjectRole, Code: "1", Display: "Patient"},
-		})
+		n += len(jsonPatientEntity) + 5 + len(p)
 	}
 	for _, r := range e.Entities {
-		ae.Entity = append(ae.Entity, entity{
-			What: &reference{Reference: r},
-			Type: &coding{System: sysEntityType, Code: "2", Display: "System Object"},
-			Role: &coding{System: sysObjectRole, Code: "4", Display: "Domain Resource"},
-		})
+		n += len(jsonResourceEntity) + 20 + len(r)
 	}
 	if e.Query != "" {
-		ae.Entity = append(ae.Entity, entity{
-			Type:  &coding{System: sysEntityType, Code: "2", Display: "System Object"},
-			Role:  &coding{System: sysObjectRole, Code: "24", Display: "Query"},
-			Query: base64.StdEncoding.EncodeToString([]byte(e.Query)),
-		})
+		n += len(jsonQueryEntity) + 12 + base64.StdEncoding.EncodedLen(len(e.Query))
 	}
 	if e.RequestID != "" {
-		ae.Entity = append(ae.Entity, entity{
-			What:        &reference{Identifier: &identifier{System: sysRequestID, Value: e.RequestID}},
-			Type:        &coding{System: sysEntityType, Code: "4", Display: "Other"},
-			Description: "X-Request-Id",
-		})
+		n += len(jsonRequestEntity) + 8 + len(e.RequestID)
 	}
-	return canonical(ae)
+	return n
 }
 
-// canonical returns v in RFC 8785 canonical JSON. encoding/json, with the
-// fields in name order and no HTML escaping, writes exactly that unless a
-// string holds U+2028, U+2029 or invalid UTF-8, which it escapes and RFC
-// 8785 does not: those few go through jcs. jcs alone costs about ten
-// times the CPU (measured: most of the writer's time), and FuzzCanonical
-// holds the two to the same output.
-func canonical(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-	if bytes.Contains(out, []byte(`\u202`)) || bytes.Contains(out, []byte(`\ufffd`)) {
-		return jcs.Transform(out)
-	}
-	return out, nil
+// The parts of the AuditEvent that never vary, written once.
+var (
+	jsonOrgAgent = `,{"requestor":false,"type":{"coding":[` + codingJSON("PROV", "healthcare provider", sysRoleClass) +
+		`]},"who":{"identifier":{"system":` + stringJSON(sysODS) + `,"value":`
+	jsonClientAgent = `,{"requestor":false,"type":{"coding":[` + codingJSON("110150", "Application", sysDICOM) +
+		`]},"who":{"identifier":{"system":` + stringJSON(sysOAuthClient) + `,"value":`
+	jsonPatientEntity = `{"role":` + codingJSON("1", "Patient", sysObjectRole) +
+		`,"type":` + codingJSON("1", "Person", sysEntityType) + `,"what":{"reference":"Patient/`
+	jsonResourceEntity = `{"role":` + codingJSON("4", "Domain Resource", sysObjectRole) +
+		`,"type":` + codingJSON("2", "System Object", sysEntityType) + `,"what":`
+	jsonQueryEntity = `","role":` + codingJSON("24", "Query", sysObjectRole) +
+		`,"type":` + codingJSON("2", "System Object", sysEntityType) + `},`
+	jsonRequestEntity = `{"description":"X-Request-Id","type":` + codingJSON("4", "Other", sysEntityType) +
+		`,"what":{"identifier":{"system":` + stringJSON(sysRequestID) + `,"value":`
+	jsonSourceType = `,"type":[` + codingJSON("4", "Application Server", sysSourceType) + `]}`
+
+	jsonTypeREST           = codingJSON("rest", "RESTful Operation", sysEventType)
+	jsonTypeAuthentication = codingJSON("110114", "User Authentication", sysDICOM)
+	jsonTypeSecurityAlert  = codingJSON("110113", "Security Alert", sysDICOM)
+)
+
+func codingJSON(code, display, system string) string {
+	return string(appendCoding(nil, code, display, system))
 }
 
-// eventType maps an interaction to AuditEvent.type and subtype: RESTful
-// interactions as IHE BALP does, sign-in and emergency access as DICOM
-// security events, anything else under a code system of our own.
-func eventType(interaction string) (coding, []coding) {
-	rest := coding{System: sysEventType, Code: "rest", Display: "RESTful Operation"}
+func stringJSON(s string) string { return string(appendString(nil, s)) }
+
+// appendEventType writes AuditEvent.subtype and type for an interaction:
+// RESTful interactions as IHE BALP does, sign-in and emergency access as
+// DICOM security events, anything else under a code system of our own.
+func appendEventType(b []byte, interaction string) []byte {
+	typ := jsonTypeREST
+	b = append(b, `,"subtype":[`...)
 	if op, ok := strings.CutPrefix(interaction, "operation:"); ok {
-		return rest, []coding{{System: sysRESTful, Code: "operation"}, {System: sysInteractions, Code: op}}
+		b = appendCoding(b, "operation", "", sysRESTful)
+		b = appendCoding(append(b, ','), op, "", sysInteractions)
+	} else if _, ok := restful[interaction]; ok {
+		b = appendCoding(b, interaction, "", sysRESTful)
+	} else {
+		switch interaction {
+		case "login":
+			typ = jsonTypeAuthentication
+			b = appendCoding(b, "110122", "Login", sysDICOM)
+		case "logout":
+			typ = jsonTypeAuthentication
+			b = appendCoding(b, "110123", "Logout", sysDICOM)
+		case "break-glass", "refused":
+			typ = jsonTypeSecurityAlert
+			b = appendCoding(b, interaction, "", sysInteractions)
+		default:
+			b = appendCoding(b, interaction, "", sysInteractions)
+		}
 	}
-	if _, ok := restful[interaction]; ok {
-		return rest, []coding{{System: sysRESTful, Code: interaction}}
-	}
-	switch interaction {
-	case "login":
-		return coding{System: sysDICOM, Code: "110114", Display: "User Authentication"}, []coding{{System: sysDICOM, Code: "110122", Display: "Login"}}
-	case "logout":
-		return coding{System: sysDICOM, Code: "110114", Display: "User Authentication"}, []coding{{System: sysDICOM, Code: "110123", Display: "Logout"}}
-	case "break-glass", "refused":
-		return coding{System: sysDICOM, Code: "110113", Display: "Security Alert"}, []coding{{System: sysInteractions, Code: interaction}}
-	}
-	return rest, []coding{{System: sysInteractions, Code: interaction}}
+	b = append(b, `],"type":`...)
+	return append(b, typ...)
 }
 
 func action(interaction string) string {
@@ -301,3 +313,107 @@ func action(interaction string) string {
 	}
 	return "E" // operations, security events
 }
+
+// appendCoding writes a Coding, leaving out its empty members.
+func appendCoding(b []byte, code, display, system string) []byte {
+	start := len(b)
+	if code != "" {
+		b = appendString(append(b, `,"code":`...), code)
+	}
+	if display != "" {
+		b = appendString(append(b, `,"display":`...), display)
+	}
+	if system != "" {
+		b = appendString(append(b, `,"system":`...), system)
+	}
+	return closeObject(b, start)
+}
+
+// closeObject finishes an object whose members, from start, were each
+// written after a comma: with members left out when empty, which is first
+// is only known once written, so its comma becomes the opening brace.
+func closeObject(b []byte, start int) []byte {
+	if len(b) == start {
+		return append(b, "{}"...)
+	}
+	b[start] = '{'
+	return append(b, '}')
+}
+
+// appendBase64 writes s in standard base64 without first copying all of
+// it to a []byte. Chunks of a multiple of three bytes encode to the
+// encoding of the whole.
+func appendBase64(b []byte, s string) []byte {
+	var chunk [3 * 64]byte
+	for s != "" {
+		n := copy(chunk[:], s)
+		b = base64.StdEncoding.AppendEncode(b, chunk[:n])
+		s = s[n:]
+	}
+	return b
+}
+
+// appendString writes s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	return append(appendEscaped(append(b, '"'), s), '"')
+}
+
+// appendEscaped writes s escaped for a JSON string as RFC 8785 does,
+// which is ECMAScript's JSON.stringify: '"', '\' and the C0 controls
+// escaped, the controls with the short escape where JSON has one and
+// \u00xx (lower case hex) where not; everything else, U+007F, U+2028 and
+// U+2029 too, as it is. Each byte that is not part of valid UTF-8 becomes
+// U+FFFD, as encoding/json wrote it (jcs then turned its \ufffd into the
+// character).
+func appendEscaped(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if literal[c] {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			if r, size := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || size > 1 {
+				i += size
+				continue
+			}
+			b = append(b, s[start:i]...)
+			b = append(b, "\uFFFD"...)
+			i++
+			start = i
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	return append(b, s[start:]...)
+}
+
+// literal are the bytes appendEscaped copies as they are without looking
+// further: ASCII but '"', '\' and the controls. A table, as the loop over
+// them is most of the encoder's time.
+var literal = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
