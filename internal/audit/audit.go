@@ -95,6 +95,10 @@ type Log struct {
 	mu     sync.RWMutex
 	closed bool
 
+	// seg holds the events of the embedded (SQLite) log; nil on
+	// PostgreSQL, which keeps them in their rows.
+	seg *segments
+
 	st      state                  // the writer's alone
 	inserts map[stmtKey]insertStmt // the writer's alone
 }
@@ -121,7 +125,7 @@ type request struct {
 	force bool       // sign a checkpoint whatever the interval
 }
 
-func open(ctx context.Context, d *dialect, read, write *sql.DB, closeDB func() error, o Options) (*Log, error) {
+func open(ctx context.Context, d *dialect, read, write *sql.DB, seg *segments, closeDB func() error, o Options) (*Log, error) {
 	if o.Origin == "" {
 		o.Origin = "sharedcare-audit"
 	}
@@ -144,7 +148,7 @@ func open(ctx context.Context, d *dialect, read, write *sql.DB, closeDB func() e
 	if o.BatchWait <= 0 {
 		o.BatchWait = 10 * time.Millisecond
 	}
-	l := &Log{d: d, read: read, write: write, closeDB: closeDB, o: o, pub: o.PublicKey, log: o.Logger}
+	l := &Log{d: d, read: read, write: write, seg: seg, closeDB: closeDB, o: o, pub: o.PublicKey, log: o.Logger}
 	if l.log == nil {
 		l.log = slog.Default()
 	}
@@ -464,6 +468,8 @@ type row struct {
 	body, leaf []byte
 	chain      []byte
 	seq        uint64
+	// Where body is in the segments (blen 0: in the row itself).
+	bseg, boff, blen int64
 }
 
 // encode makes the batch's AuditEvents and leaf hashes on every core:
@@ -538,6 +544,11 @@ func (l *Log) commit(ctx context.Context, evs []*Event, force bool) error {
 			return err
 		}
 	}
+	if l.seg != nil && len(rows) > 0 {
+		if err := l.writeSegment(ctx, tx, rows); err != nil {
+			return err
+		}
+	}
 	if err := l.insert(ctx, tx, rows); err != nil {
 		return err
 	}
@@ -565,6 +576,39 @@ func (l *Log) commit(ctx context.Context, evs []*Event, force bool) error {
 	}
 	l.st = st
 	return nil
+}
+
+// writeSegment appends the batch's events to the segments, after the last
+// event a committed row refers to (read under the write lock, so another
+// server sharing the log has not moved it), and notes where each went.
+func (l *Log) writeSegment(ctx context.Context, tx *sql.Tx, rows []row) error {
+	var seg, off, n int64
+	err := tx.QueryRowContext(ctx, "SELECT bseg, boff, blen FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&seg, &off, &n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	end := off
+	if n > 0 {
+		end += n + 1 // its newline
+	}
+	if next, _ := l.seg.tail(seg, end); next != seg && seg > 0 {
+		// Moving on to a new segment: cut what an interrupted commit left
+		// at the end of the last, as write does within one.
+		if err := l.seg.cut(seg, end); err != nil {
+			return err
+		}
+	}
+	seg, off = l.seg.tail(seg, end)
+	size := 0
+	for _, r := range rows {
+		size += len(r.body) + 1
+	}
+	buf := make([]byte, 0, size)
+	for i := range rows {
+		rows[i].bseg, rows[i].boff, rows[i].blen = seg, off+int64(len(buf)), int64(len(rows[i].body))
+		buf = append(append(buf, rows[i].body...), '\n')
+	}
+	return l.seg.write(seg, off, buf)
 }
 
 // catchUp brings st to the last entry committed: by another process
@@ -634,7 +678,7 @@ var insertTables = []struct {
 	table string
 	cols  int
 }{
-	{"audit_log (seq, recorded, agent, org, purpose, btg, body, leaf, chain)", 9},
+	{"audit_log (seq, recorded, agent, org, purpose, btg, body, leaf, chain, bseg, boff, blen)", 12},
 	{"audit_patient (patient, seq)", 2},
 }
 
@@ -673,14 +717,18 @@ func (l *Log) insertRows(ctx context.Context, tx *sql.Tx, table string, cols int
 // insert writes the batch's entries and indexes them by the Patients they
 // name.
 func (l *Log) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
-	args := make([]any, 0, 9*len(rows))
+	args := make([]any, 0, insertTables[0].cols*len(rows))
 	var pargs []any
 	for _, r := range rows {
 		btg := 0
 		if r.ev.BreakGlass() {
 			btg = 1
 		}
-		args = append(args, int64(r.seq), r.ev.Time.UnixMicro(), r.ev.Who, r.ev.Org, r.ev.Purpose, btg, string(r.body), r.leaf, r.chain)
+		body := ""
+		if r.blen == 0 {
+			body = string(r.body)
+		}
+		args = append(args, int64(r.seq), r.ev.Time.UnixMicro(), r.ev.Who, r.ev.Org, r.ev.Purpose, btg, body, r.leaf, r.chain, r.bseg, r.boff, r.blen)
 		for _, p := range patientIDs(r.ev.Patients) {
 			pargs = append(pargs, p, int64(r.seq))
 		}

@@ -195,7 +195,7 @@ func TestAuditVerify(t *testing.T) {
 	}{
 		{"clean", nil, nil, 25},
 		{"changed body", func(t *testing.T, l *Log) {
-			exec(t, l, "UPDATE audit_log SET body = REPLACE(body, '\"TREAT\"', '\"HRESCH\"') WHERE seq = ?", 5)
+			setBody(t, l, 5, strings.Replace(bodyOf(t, l, 5), `"TREAT"`, `"HRESCH"`, 1))
 		}, []Problem{{Kind: Changed, Seq: 5}}, 25},
 		{"deleted entry", func(t *testing.T, l *Log) {
 			exec(t, l, "DELETE FROM audit_log WHERE seq = ?", 15)
@@ -204,15 +204,14 @@ func TestAuditVerify(t *testing.T) {
 			exec(t, l, "DELETE FROM audit_log WHERE seq >= ?", 24)
 		}, []Problem{{Kind: Truncated, Seq: 24, To: 25}}, 20},
 		{"swapped bodies", func(t *testing.T, l *Log) {
-			var b3, b7 string
-			query(t, l, "SELECT body FROM audit_log WHERE seq = ?", 3).Scan(&b3)
-			query(t, l, "SELECT body FROM audit_log WHERE seq = ?", 7).Scan(&b7)
-			exec(t, l, "UPDATE audit_log SET body = ? WHERE seq = ?", b7, 3)
-			exec(t, l, "UPDATE audit_log SET body = ? WHERE seq = ?", b3, 7)
+			b3, b7 := bodyOf(t, l, 3), bodyOf(t, l, 7)
+			setBody(t, l, 3, b7)
+			setBody(t, l, 7, b3)
 		}, []Problem{{Kind: Reordered, Seq: 3, To: 7}, {Kind: Reordered, Seq: 7, To: 3}}, 25},
 		{"changed body and leaf", func(t *testing.T, l *Log) {
 			body := `{"resourceType":"AuditEvent"}`
-			exec(t, l, "UPDATE audit_log SET body = ?, leaf = ? WHERE seq = ?", body, hasher.HashLeaf([]byte(body)), 12)
+			setBody(t, l, 12, body)
+			exec(t, l, "UPDATE audit_log SET leaf = ? WHERE seq = ?", hasher.HashLeaf([]byte(body)), 12)
 		}, []Problem{{Kind: ChainBroken, Seq: 12}, {Kind: CheckpointMismatch, Seq: 11, To: 20}, {Kind: CheckpointMismatch, Seq: 11, To: 25}}, 10},
 		{"forged checkpoint", func(t *testing.T, l *Log) {
 			var note string
@@ -264,6 +263,35 @@ func TestAuditVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bodyOf returns entry seq's AuditEvent as stored.
+func bodyOf(t *testing.T, l *Log, seq int64) string {
+	t.Helper()
+	var body string
+	var seg, off, n int64
+	query(t, l, "SELECT body, bseg, boff, blen FROM audit_log WHERE seq = ?", seq).Scan(&body, &seg, &off, &n)
+	b, err := l.event(body, seg, off, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// setBody replaces entry seq's AuditEvent as someone with write access to
+// the database and its files could: in its row, or, for an entry kept in
+// the segments, in a file of its own the row is pointed at.
+func setBody(t *testing.T, l *Log, seq int64, body string) {
+	t.Helper()
+	if l.seg == nil {
+		exec(t, l, "UPDATE audit_log SET body = ? WHERE seq = ?", body, seq)
+		return
+	}
+	seg := 1000 + seq
+	if err := os.WriteFile(l.seg.name(seg), []byte(body+"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, l, "UPDATE audit_log SET bseg = ?, boff = 0, blen = ? WHERE seq = ?", seg, len(body), seq)
 }
 
 func exec(t *testing.T, l *Log, q string, args ...any) {
@@ -685,4 +713,138 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatalf("not canonical:\n got %q\nwant %q", body, want)
 		}
 	})
+}
+
+// TestAuditSegments covers what the embedded log's segment files add: a
+// commit that never happened leaves nothing behind, segments rotate, rows
+// from before segments still read, and a file changed, cut or removed
+// shows in Verify as the entries it held, never as a failure to verify.
+func TestAuditSegments(t *testing.T) {
+	b := backends[0]
+	where := b.where(t)
+	l := openLog(t, b, where, testOptions())
+	l.seg.max = 4000 // two or three events a segment
+	for i := range 20 {
+		if err := l.AppendSync(t.Context(), event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := SegmentsDir(filepath.Join(where, FileName))
+	files, _ := filepath.Glob(filepath.Join(dir, "*.ndjson"))
+	if len(files) < 5 {
+		t.Fatalf("%d segment files for 20 events of ~1 KB with 4 KB segments", len(files))
+	}
+	last := files[len(files)-1]
+
+	// A commit interrupted after writing its events: the next one starts
+	// where the last committed event ends.
+	f, err := os.OpenFile(last, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"resourceType":"AuditEvent","never":"committed"}` + "\n")
+	f.Close()
+	l = openLog(t, b, where, testOptions())
+	for i := 20; i < 25; i++ {
+		if err := l.AppendSync(t.Context(), event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var lines int
+	files, _ = filepath.Glob(filepath.Join(dir, "*.ndjson"))
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(data), "never") {
+			t.Errorf("%s keeps an uncommitted event", name)
+		}
+		lines += strings.Count(string(data), "\n")
+	}
+	if lines != 25 {
+		t.Errorf("%d events in the segments, want 25", lines)
+	}
+
+	l = readOnly(t, b, where)
+	// An entry written before segments existed keeps its event in its row.
+	exec(t, l, "UPDATE audit_log SET body = ?, bseg = 0, boff = 0, blen = 0 WHERE seq = 2", bodyOf(t, l, 2))
+	r, err := l.Verify(t.Context())
+	if err != nil || !r.OK() || r.Entries != 25 {
+		t.Fatalf("verify: %v\n%s", err, r)
+	}
+	es, err := l.Query(t.Context(), Filter{Limit: 1000})
+	if err != nil || len(es) != 25 {
+		t.Fatalf("query: %d entries, %v", len(es), err)
+	}
+	for _, e := range es {
+		if string(hasher.HashLeaf(e.Event)) != string(leafOf(t, l, e.Seq)) {
+			t.Errorf("entry %d: event does not hash to its leaf", e.Seq)
+		}
+	}
+
+	// Damage: one byte of entry 7 changed in place; the file holding entry
+	// 12 cut short; the file holding entry 20 removed.
+	at := func(seq int64) (name string, off, n int64) {
+		var seg int64
+		query(t, l, "SELECT bseg, boff, blen FROM audit_log WHERE seq = ?", seq).Scan(&seg, &off, &n)
+		return l.seg.name(seg), off, n
+	}
+	name, off, _ := at(7)
+	f, err = os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("X"), off+2)
+	f.Close()
+	name, off, _ = at(12)
+	if err := os.Truncate(name, off+10); err != nil {
+		t.Fatal(err)
+	}
+	var cut []int64
+	for seq := int64(12); ; seq++ {
+		if n, _, _ := at(seq); n != name {
+			break
+		}
+		cut = append(cut, seq)
+	}
+	name, _, _ = at(20)
+	if err := os.Remove(name); err != nil {
+		t.Fatal(err)
+	}
+	var gone []int64
+	for seq := int64(1); seq <= 25; seq++ {
+		if n, _, _ := at(seq); n == name {
+			gone = append(gone, seq)
+		}
+	}
+	l = readOnly(t, b, where) // its open files would still read the removed one
+	r, err = l.Verify(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]int64{7}, cut...), gone...)
+	slices.Sort(want)
+	var got []int64
+	for _, p := range r.Problems {
+		if p.Kind != Changed {
+			t.Errorf("unexpected %v", p)
+		}
+		got = append(got, p.Seq)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("changed entries %v, want %v\n%s", got, want, r)
+	}
+}
+
+func leafOf(t *testing.T, l *Log, seq int64) []byte {
+	var leaf []byte
+	query(t, l, "SELECT leaf FROM audit_log WHERE seq = ?", seq).Scan(&leaf)
+	return leaf
 }

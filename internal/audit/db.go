@@ -95,7 +95,13 @@ func OpenSQLiteFile(ctx context.Context, path string, o Options) (*Log, error) {
 		return nil, fmt.Errorf("audit: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return open(ctx, &sqliteDialect, r, w, func() error { return errors.Join(w.Close(), r.Close()) }, o)
+	seg, err := newSegments(SegmentsDir(path))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	return open(ctx, &sqliteDialect, r, w, seg, func() error { return errors.Join(w.Close(), r.Close(), seg.close()) }, o)
 }
 
 // OpenPostgres opens the audit log in the database (and search_path
@@ -127,7 +133,7 @@ func OpenPostgres(ctx context.Context, dsn string, o Options) (*Log, error) {
 		closeAll()
 		return nil, err
 	}
-	return open(ctx, &postgresDialect, db, db, closeAll, o)
+	return open(ctx, &postgresDialect, db, db, nil, closeAll, o)
 }
 
 func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, dir string, locker lock.SessionLocker) error {

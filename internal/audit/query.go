@@ -74,7 +74,7 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, error) {
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	q := "SELECT seq, recorded, body FROM audit_log"
+	q := "SELECT seq, recorded, body, bseg, boff, blen FROM audit_log"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -90,13 +90,30 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, error) {
 		var e Entry
 		var rec int64
 		var body string
-		if err := rs.Scan(&e.Seq, &rec, &body); err != nil {
+		var seg, off, n int64
+		if err := rs.Scan(&e.Seq, &rec, &body, &seg, &off, &n); err != nil {
 			return nil, err
 		}
-		e.Recorded, e.Event = time.UnixMicro(rec).UTC(), json.RawMessage(body)
+		b, err := l.event(body, seg, off, n)
+		if err != nil {
+			return nil, err
+		}
+		e.Recorded, e.Event = time.UnixMicro(rec).UTC(), json.RawMessage(b)
 		out = append(out, e)
 	}
 	return out, rs.Err()
+}
+
+// event returns an entry's AuditEvent: from its row, or (blen > 0) from
+// the segments.
+func (l *Log) event(body string, seg, off, n int64) ([]byte, error) {
+	if n == 0 {
+		return []byte(body), nil
+	}
+	if l.seg == nil {
+		return nil, fmt.Errorf("audit: entry in segment %d, but this log has no segments", seg)
+	}
+	return l.seg.read(seg, off, n)
 }
 
 // ErrNoCheckpoint is returned when no signed checkpoint covers what was

@@ -137,7 +137,7 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	for after := int64(0); after < maxSeq.Int64; {
-		rs, err := l.read.QueryContext(ctx, l.d.q("SELECT seq, body, leaf, chain FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"), after, maxSeq.Int64, verifyPage)
+		rs, err := l.read.QueryContext(ctx, l.d.q("SELECT seq, body, leaf, chain, bseg, boff, blen FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"), after, maxSeq.Int64, verifyPage)
 		if err != nil {
 			return nil, fmt.Errorf("audit: verify: %w", err)
 		}
@@ -146,11 +146,15 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 			var seq int64
 			var body string
 			var leaf, chain []byte
-			if err := rs.Scan(&seq, &body, &leaf, &chain); err != nil {
+			var seg, off, n int64
+			if err := rs.Scan(&seq, &body, &leaf, &chain, &seg, &off, &n); err != nil {
 				rs.Close()
 				return nil, err
 			}
-			if err := v.entry(ctx, seq, []byte(body), leaf, chain); err != nil {
+			// An event that cannot be read (its segment gone or cut) is
+			// checked as empty: it shows as changed, or as moved.
+			ev, _ := l.event(body, seg, off, n)
+			if err := v.entry(ctx, seq, ev, leaf, chain); err != nil {
 				rs.Close()
 				return nil, err
 			}
