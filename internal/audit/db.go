@@ -74,7 +74,7 @@ func OpenSQLite(ctx context.Context, dir string, o Options) (*Log, error) {
 // page while the log grows, which cost the writer a fifth of its time.
 func OpenSQLiteFile(ctx context.Context, path string, o Options) (*Log, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-4096)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-4096)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

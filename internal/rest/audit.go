@@ -170,6 +170,13 @@ func (s *Server) auditSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Reads are logged in batches (up to 50 ms apart): wait for what is
+	// queued, so that a person sees the access they just made (a letter
+	// they opened a moment ago is no longer new).
+	if err := s.AuditLog.Flush(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	entries, err := s.AuditLog.Query(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err)
