@@ -595,14 +595,15 @@ func (l *Log) writeSegment(ctx context.Context, tx *sql.Tx, rows []row) error {
 	if n > 0 {
 		end += n + 1 // its newline
 	}
-	if next, _ := l.seg.tail(seg, end); next != seg && seg > 0 {
+	next, off := l.seg.tail(seg, end)
+	if next != seg && seg > 0 {
 		// Moving on to a new segment: cut what an interrupted commit left
 		// at the end of the last, as write does within one.
 		if err := l.seg.cut(seg, end); err != nil {
 			return err
 		}
 	}
-	seg, off = l.seg.tail(seg, end)
+	seg = next
 	size := 0
 	for _, r := range rows {
 		size += len(r.body) + 1

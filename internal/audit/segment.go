@@ -116,9 +116,13 @@ func (s *segments) write(seg, off int64, buf []byte) error {
 	return nil
 }
 
-// cut drops what lies past end in segment seg.
+// cut drops what lies past end in segment seg. A segment that is gone
+// (Verify reports its entries) must not stop the log moving on.
 func (s *segments) cut(seg, end int64) error {
 	f, err := s.file(seg, false)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err == nil {
 		err = f.Truncate(end)
 	}

@@ -658,6 +658,13 @@ func TestAccessAuditLog(t *testing.T) {
 				t.Errorf("%s read the access log: %d", who, r.Status)
 			}
 		}
+		// An access shows at once, though reads are logged in batches up
+		// to 50 ms apart: the search waits for what is queued.
+		before, _ := agents(w.as("patA", "GET", "/AuditEvent", ""))
+		w.as("gp1", "GET", "/Observation?patient=pA", "")
+		if after, _ := agents(w.as("patA", "GET", "/AuditEvent", "")); len(after) != len(before)+1 {
+			t.Errorf("patA's log right after another access: %d entries, want %d", len(after), len(before)+1)
+		}
 		if rep, err := alog.Verify(t.Context()); err != nil || !rep.OK() {
 			t.Errorf("the log does not verify: %v %+v", err, rep)
 		}
