@@ -61,7 +61,16 @@ type Options struct {
 	// most that much of the reads' audit.
 	BatchMax  int
 	BatchWait time.Duration
-	Logger    *slog.Logger
+	// IndexEvery (default 4096) is how many entries the writer lets
+	// gather before it moves them into the index of patients, users and
+	// organisations in one insert; until then a query reads them
+	// from their rows.
+	IndexEvery int
+	Logger     *slog.Logger
+
+	// bucketShift, for tests, replaces the index's buckets of 1<<14
+	// entries with smaller ones.
+	bucketShift int
 }
 
 // Errors the log returns.
@@ -114,6 +123,9 @@ type state struct {
 	rng      *compact.Range
 	ckptSize uint64
 	ckptTime time.Time
+	// indexed is the last entry in audit_index, as this process last saw
+	// it: the writer reads it again before it indexes.
+	indexed uint64
 }
 
 func (s state) clone() state {
@@ -152,6 +164,12 @@ func open(ctx context.Context, d *dialect, read, write *sql.DB, seg *segments, c
 	if o.BatchWait <= 0 {
 		o.BatchWait = 50 * time.Millisecond
 	}
+	if o.IndexEvery <= 0 {
+		o.IndexEvery = 4096
+	}
+	if o.bucketShift <= 0 {
+		o.bucketShift = bucketShift
+	}
 	l := &Log{d: d, read: read, write: write, seg: seg, closeDB: closeDB, o: o, pub: o.PublicKey, log: o.Logger}
 	if l.log == nil {
 		l.log = slog.Default()
@@ -185,7 +203,11 @@ func open(ctx context.Context, d *dialect, read, write *sql.DB, seg *segments, c
 func (l *Log) resume(ctx context.Context) (state, error) {
 	// The interval to the first checkpoint runs from the first start.
 	st := state{chain: make([]byte, sha256.Size), rng: rangeFactory.NewEmptyRange(0), ckptTime: time.Now()}
-	var size, created int64
+	var size, created, indexed int64
+	if err := l.read.QueryRowContext(ctx, "SELECT upto FROM audit_indexed").Scan(&indexed); err != nil {
+		return st, fmt.Errorf("audit: %w", err)
+	}
+	st.indexed = uint64(indexed)
 	var chain, packed []byte
 	err := l.read.QueryRowContext(ctx, "SELECT size, chain, compact, created FROM audit_checkpoint ORDER BY size DESC LIMIT 1").Scan(&size, &chain, &packed, &created)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -556,6 +578,9 @@ func (l *Log) commit(ctx context.Context, evs []*Event, force bool) error {
 	if err := l.insert(ctx, tx, rows); err != nil {
 		return err
 	}
+	if err := l.index(ctx, tx, &st); err != nil {
+		return err
+	}
 	now := time.Now()
 	due := st.size > st.ckptSize && (force || st.size-st.ckptSize >= uint64(l.o.CheckpointEvery) || now.Sub(st.ckptTime) >= l.o.CheckpointInterval)
 	if due {
@@ -683,8 +708,7 @@ var insertTables = []struct {
 	table string
 	cols  int
 }{
-	{"audit_log (seq, recorded, agent, org, purpose, btg, body, leaf, chain, bseg, boff, blen)", 12},
-	{"audit_patient (patient, seq)", 2},
+	{"audit_log (seq, recorded, agent, org, purpose, btg, body, leaf, chain, bseg, boff, blen, patients)", 13},
 }
 
 type stmtKey struct {
@@ -719,11 +743,11 @@ func (l *Log) insertRows(ctx context.Context, tx *sql.Tx, table string, cols int
 	return nil
 }
 
-// insert writes the batch's entries and indexes them by the Patients they
-// name.
+// insert writes the batch's entries, each naming its Patients in its row
+// for index to index later.
 func (l *Log) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
 	args := make([]any, 0, insertTables[0].cols*len(rows))
-	var pargs []any
+	var names strings.Builder
 	for _, r := range rows {
 		btg := 0
 		if r.ev.BreakGlass() {
@@ -733,15 +757,55 @@ func (l *Log) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
 		if r.blen == 0 {
 			body = string(r.body)
 		}
-		args = append(args, int64(r.seq), r.ev.Time.UnixMicro(), r.ev.Who, r.ev.Org, r.ev.Purpose, btg, body, r.leaf, r.chain, r.bseg, r.boff, r.blen)
+		names.Reset()
 		for _, p := range patientIDs(r.ev.Patients) {
-			pargs = append(pargs, p, int64(r.seq))
+			names.WriteString(" " + p)
 		}
+		if names.Len() > 0 {
+			names.WriteByte(' ')
+		}
+		args = append(args, int64(r.seq), r.ev.Time.UnixMicro(), r.ev.Who, r.ev.Org, r.ev.Purpose, btg, body, r.leaf, r.chain, r.bseg, r.boff, r.blen, names.String())
 	}
-	if err := l.insertRows(ctx, tx, insertTables[0].table, insertTables[0].cols, args); err != nil {
+	return l.insertRows(ctx, tx, insertTables[0].table, insertTables[0].cols, args)
+}
+
+// bucketShift makes an entry's bucket in audit_index, seq >> 14: the
+// migration that made the index uses the same.
+const bucketShift = 14
+
+// What an audit_index entry is keyed by.
+const (
+	kindPatient = 1
+	kindAgent   = 2
+	kindOrg     = 3
+)
+
+// index moves the entries after audit_index's end into it once IndexEvery
+// of them have gathered, in one INSERT … SELECT: it dirties the newest
+// bucket's pages once, where indexing entry by entry dirtied a page per
+// entry and key. It runs in the batch's transaction, so the index's end
+// moves with what it covers; another process sharing the log may have
+// moved it already, hence the read under the write lock.
+func (l *Log) index(ctx context.Context, tx *sql.Tx, st *state) error {
+	if st.size-st.indexed < uint64(l.o.IndexEvery) {
+		return nil
+	}
+	var upto int64
+	if err := tx.QueryRowContext(ctx, "SELECT upto FROM audit_indexed").Scan(&upto); err != nil {
 		return err
 	}
-	return l.insertRows(ctx, tx, insertTables[1].table, insertTables[1].cols, pargs)
+	st.indexed = uint64(upto)
+	if st.size-st.indexed < uint64(l.o.IndexEvery) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, l.d.q(l.d.index(l.o.bucketShift)), upto, int64(st.size), upto, int64(st.size), upto, int64(st.size)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, l.d.q("UPDATE audit_indexed SET upto = ?"), int64(st.size)); err != nil {
+		return err
+	}
+	st.indexed = st.size
+	return nil
 }
 
 // patientIDs returns the distinct ids among refs ("123" or "Patient/123").

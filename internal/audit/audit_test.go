@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gowebpki/jcs"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
 	"github.com/transparency-dev/merkle/proof"
 
 	"github.com/sharedcare/sharedcare/internal/store/postgres"
@@ -118,67 +122,100 @@ func seqs(es []Entry) []int64 {
 	return s
 }
 
+// TestAuditAppendQuery runs each query with the entries' Patients still in
+// their rows (the default: 30 entries are too few to index), all in the
+// patient index, and split between the two with the index in buckets of
+// four, so that the lookup walks several buckets.
 func TestAuditAppendQuery(t *testing.T) {
+	indexing := []struct {
+		name        string
+		every       int // IndexEvery
+		bucketShift int
+	}{
+		{"rows", 0, 0},
+		{"index", 1, 0},
+		{"index in buckets and rows", 7, 2},
+	}
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			where := b.where(t)
-			l := openLog(t, b, where, testOptions())
-			for i := range 30 {
-				if err := l.Append(event(i)); err != nil {
-					t.Fatal(err)
-				}
-			}
+		for _, ix := range indexing {
+			t.Run(b.name+"/"+ix.name, func(t *testing.T) {
+				t.Parallel()
+				testAppendQuery(t, b, ix.every, ix.bucketShift)
+			})
+		}
+	}
+}
+
+func testAppendQuery(t *testing.T, b backend, every, shift int) {
+	where := b.where(t)
+	o := testOptions()
+	o.IndexEvery, o.bucketShift = every, shift
+	l := openLog(t, b, where, o)
+	for i := range 30 {
+		if err := l.Append(event(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 3 { // batches of four: with every = 7, indexed to 24
 			if err := l.Flush(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			// Entry i+1 is event(i): one writer, appended in order.
-			want := func(keep func(i int) bool) []int64 {
-				var s []int64
-				for i := 29; i >= 0; i-- {
-					if keep(i) {
-						s = append(s, int64(i+1))
-					}
-				}
-				return s
+		}
+	}
+	if err := l.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var indexed int64
+	if err := l.read.QueryRowContext(t.Context(), "SELECT upto FROM audit_indexed").Scan(&indexed); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[int]int64{0: 0, 1: 30, 7: 24}[every]; indexed != want {
+		t.Errorf("patient index ends at %d, want %d", indexed, want)
+	}
+	// Entry i+1 is event(i): one writer, appended in order.
+	want := func(keep func(i int) bool) []int64 {
+		var s []int64
+		for i := 29; i >= 0; i-- {
+			if keep(i) {
+				s = append(s, int64(i+1))
 			}
-			tests := []struct {
-				name string
-				f    Filter
-				want []int64
-			}{
-				{"all", Filter{}, want(func(int) bool { return true })},
-				{"patient", Filter{Patients: []string{"p2"}}, want(func(i int) bool { return i%5 == 2 })},
-				{"patient reference", Filter{Patients: []string{"Patient/p2", "p3"}}, want(func(i int) bool { return i%5 == 2 || i%5 == 3 })},
-				{"agent", Filter{Agent: "https://idp.example#user1"}, want(func(i int) bool { return i%3 == 1 })},
-				{"org", Filter{Org: "B82002"}, want(func(i int) bool { return i%2 == 1 })},
-				{"break glass", Filter{BreakGlass: true}, want(func(i int) bool { return i%7 == 6 })},
-				{"patient and agent", Filter{Patients: []string{"p0"}, Agent: "https://idp.example#user0"}, want(func(i int) bool { return i%15 == 0 })},
-				{"since until", Filter{Since: event(10).Time, Until: event(13).Time}, []int64{13, 12, 11}},
-				{"page", Filter{Before: 20, Limit: 3}, []int64{19, 18, 17}},
-				{"nobody", Filter{Patients: []string{"p9"}}, nil},
-			}
-			for _, tt := range tests {
-				got, err := l.Query(t.Context(), tt.f)
-				if err != nil {
-					t.Fatalf("%s: %v", tt.name, err)
-				}
-				if !slices.Equal(seqs(got), tt.want) {
-					t.Errorf("%s: got %v, want %v", tt.name, seqs(got), tt.want)
-				}
-			}
-			got, err := l.Query(t.Context(), Filter{Limit: 1})
-			if err != nil || len(got) != 1 {
-				t.Fatalf("newest: %v %v", got, err)
-			}
-			var ae map[string]any
-			if err := json.Unmarshal(got[0].Event, &ae); err != nil {
-				t.Fatal(err)
-			}
-			if ae["resourceType"] != "AuditEvent" || !got[0].Recorded.Equal(event(29).Time) {
-				t.Errorf("newest entry: %s at %v", got[0].Event, got[0].Recorded)
-			}
-		})
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		f    Filter
+		want []int64
+	}{
+		{"all", Filter{}, want(func(int) bool { return true })},
+		{"patient", Filter{Patients: []string{"p2"}}, want(func(i int) bool { return i%5 == 2 })},
+		{"patient reference", Filter{Patients: []string{"Patient/p2", "p3"}}, want(func(i int) bool { return i%5 == 2 || i%5 == 3 })},
+		{"agent", Filter{Agent: "https://idp.example#user1"}, want(func(i int) bool { return i%3 == 1 })},
+		{"org", Filter{Org: "B82002"}, want(func(i int) bool { return i%2 == 1 })},
+		{"break glass", Filter{BreakGlass: true}, want(func(i int) bool { return i%7 == 6 })},
+		{"patient and agent", Filter{Patients: []string{"p0"}, Agent: "https://idp.example#user0"}, want(func(i int) bool { return i%15 == 0 })},
+		{"since until", Filter{Since: event(10).Time, Until: event(13).Time}, []int64{13, 12, 11}},
+		{"page", Filter{Before: 20, Limit: 3}, []int64{19, 18, 17}},
+		{"nobody", Filter{Patients: []string{"p9"}}, nil},
+	}
+	for _, tt := range tests {
+		got, err := l.Query(t.Context(), tt.f)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !slices.Equal(seqs(got), tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, seqs(got), tt.want)
+		}
+	}
+	got, err := l.Query(t.Context(), Filter{Limit: 1})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("newest: %v %v", got, err)
+	}
+	var ae map[string]any
+	if err := json.Unmarshal(got[0].Event, &ae); err != nil {
+		t.Fatal(err)
+	}
+	if ae["resourceType"] != "AuditEvent" || !got[0].Recorded.Equal(event(29).Time) {
+		t.Errorf("newest entry: %s at %v", got[0].Event, got[0].Recorded)
 	}
 }
 
@@ -405,12 +442,14 @@ func TestAuditBackpressure(t *testing.T) {
 
 // TestAuditPatientsOnce checks that an event naming a Patient several
 // times, as id and as reference, is indexed once for it: a second row
-// would break audit_patient's key and lose the batch.
+// would break audit_index's key and lose the batch.
 func TestAuditPatientsOnce(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			l := openLog(t, b, b.where(t), testOptions())
+			o := testOptions()
+			o.IndexEvery = 1 // and in the index
+			l := openLog(t, b, b.where(t), o)
 			ev := event(1)
 			ev.Patients = []string{"p7", "Patient/p7", "p8", "", "p7"}
 			if err := l.AppendSync(t.Context(), ev); err != nil {
@@ -847,4 +886,105 @@ func leafOf(t *testing.T, l *Log, seq int64) []byte {
 	var leaf []byte
 	query(t, l, "SELECT leaf FROM audit_log WHERE seq = ?", seq).Scan(&leaf)
 	return leaf
+}
+
+// TestAuditPatientIndexMigration checks that a log from before the patient
+// index was built in bulk keeps its entries findable by patient, that new
+// entries join them, and that going back down puts both in the old table.
+func TestAuditPatientIndexMigration(t *testing.T) {
+	type store struct {
+		driver, dir string
+		dialect     goose.Dialect
+		dsn         func(where string) string
+	}
+	stores := map[string]store{
+		"sqlite":   {"sqlite", "migrations/sqlite", goose.DialectSQLite3, func(w string) string { return filepath.Join(w, FileName) }},
+		"postgres": {"pgx", "migrations/postgres", goose.DialectPostgres, func(w string) string { return w }},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s, where := stores[b.name], b.where(t)
+			db, err := sql.Open(s.driver, s.dsn(where))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			sub, _ := fs.Sub(migrations, s.dir)
+			st, _ := database.NewStore(s.dialect, versionTable)
+			p, err := goose.NewProvider("", db, sub, goose.WithStore(st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.UpTo(t.Context(), 2); err != nil {
+				t.Fatal(err)
+			}
+			d := &sqliteDialect
+			if b.name == "postgres" {
+				d = &postgresDialect
+			}
+			for seq, pat := range map[int64]string{1: "pA", 2: "pB", 3: "pA"} {
+				agent, org := []string{"", "u1", "u1", "u2"}[seq], []string{"", "X1", "X2", "X1"}[seq]
+				if _, err := db.ExecContext(t.Context(), d.q("INSERT INTO audit_log (seq, recorded, agent, org, body, leaf, chain) VALUES (?, 0, ?, ?, '{}', ?, ?)"),
+					seq, agent, org, make([]byte, 32), make([]byte, 32)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.ExecContext(t.Context(), d.q("INSERT INTO audit_patient (patient, seq) VALUES (?, ?)"), pat, seq); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			l := openLog(t, b, where, testOptions()) // migrates
+			ev := event(0)
+			ev.Patients = []string{"pA", "pC"}
+			if err := l.AppendSync(t.Context(), ev); err != nil {
+				t.Fatal(err)
+			}
+			for pat, want := range map[string][]int64{"pA": {4, 3, 1}, "pB": {2}, "pC": {4}} {
+				got, err := l.Query(t.Context(), Filter{Patients: []string{pat}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(seqs(got), want) {
+					t.Errorf("%s: got %v, want %v", pat, seqs(got), want)
+				}
+			}
+			for _, tt := range []struct {
+				f    Filter
+				want []int64
+			}{{Filter{Agent: "u1"}, []int64{2, 1}}, {Filter{Agent: ev.Who}, []int64{4}}, {Filter{Org: "X1"}, []int64{3, 1}}, {Filter{Org: ev.Org}, []int64{4}}} {
+				f, want := tt.f, tt.want
+				got, err := l.Query(t.Context(), f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(seqs(got), want) {
+					t.Errorf("%+v: got %v, want %v", f, seqs(got), want)
+				}
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			if _, err := p.DownTo(t.Context(), 2); err != nil {
+				t.Fatal(err)
+			}
+			rs, err := db.QueryContext(t.Context(), "SELECT patient, seq FROM audit_patient ORDER BY patient, seq")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for rs.Next() {
+				var pat string
+				var seq int64
+				if err := rs.Scan(&pat, &seq); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, fmt.Sprintf("%s/%d", pat, seq))
+			}
+			if want := []string{"pA/1", "pA/3", "pA/4", "pB/2", "pC/4"}; !slices.Equal(got, want) {
+				t.Errorf("after down: %v, want %v", got, want)
+			}
+		})
+	}
 }

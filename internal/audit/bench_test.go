@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"fmt"
+	"sync/atomic"
 	"testing"
 )
 
@@ -43,6 +45,37 @@ func BenchmarkAppendSync(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkAppendPatients is BenchmarkAppend with reads spread over many
+// people, as in a region's log: each event names one of 100,000 Patients
+// and is made by one of 2,000 users at one of 50 organisations. Keyed by
+// patient, agent or organisation, an index of such a log takes each entry
+// on a page of its own.
+func BenchmarkAppendPatients(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			l := openLog(b, be, be.where(b), Options{Key: testKey, Node: "bench"})
+			var n atomic.Int64
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					ev := event(int(i))
+					ev.Patients = []string{fmt.Sprintf("%08x-6b3d-4c9e-a7f0-2d5b8e1c3a9f", uint32(i*7919)%100000)}
+					ev.Who = fmt.Sprintf("https://idp.example#user%d", (i*31)%2000)
+					ev.Org = fmt.Sprintf("A%05d", (i*17)%50)
+					if err := l.Append(ev); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			if err := l.Flush(b.Context()); err != nil {
+				b.Fatal(err)
+			}
 		})
 	}
 }

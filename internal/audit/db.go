@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -41,6 +42,24 @@ type dialect struct {
 	// none: its write transactions begin IMMEDIATE.
 	lock     string
 	numbered bool // $1, $2 … rather than ?
+	// instr names the function giving where a string is in another (0:
+	// nowhere), for the patients column.
+	instr string
+	// patients selects (seq, id) for each Patient id the entries in
+	// (?, ?] name, splitting their patients column (" id1 id2 ").
+	patients string
+}
+
+// index is the INSERT that moves the entries in (?, ?] into audit_index,
+// with buckets of 1<<shift entries; its arguments are the range thrice.
+// Unsorted: the pages it touches are the newest bucket's either way, and
+// sorting cost more than it saved (docs/PERFORMANCE.md).
+func (d *dialect) index(shift int) string {
+	b := "seq >> " + strconv.Itoa(shift)
+	return "INSERT INTO audit_index (bucket, kind, value, seq) " +
+		"SELECT " + b + ", " + strconv.Itoa(kindPatient) + ", id, seq FROM (" + d.patients + ") AS p " +
+		"UNION ALL SELECT " + b + ", " + strconv.Itoa(kindAgent) + ", agent, seq FROM audit_log WHERE seq > ? AND seq <= ? AND agent <> '' " +
+		"UNION ALL SELECT " + b + ", " + strconv.Itoa(kindOrg) + ", org, seq FROM audit_log WHERE seq > ? AND seq <= ? AND org <> ''"
 }
 
 // q rewrites ? placeholders for the dialect.
@@ -52,11 +71,16 @@ func (d *dialect) q(s string) string {
 }
 
 var (
-	sqliteDialect = dialect{name: "sqlite"}
+	sqliteDialect = dialect{name: "sqlite", instr: "instr",
+		patients: "WITH RECURSIVE split(seq, rest, id) AS (" +
+			"SELECT seq, substr(patients, 2), NULL FROM audit_log WHERE seq > ? AND seq <= ? AND patients <> '' " +
+			"UNION ALL SELECT seq, substr(rest, instr(rest, ' ') + 1), substr(rest, 1, instr(rest, ' ') - 1) FROM split WHERE rest <> '') " +
+			"SELECT seq, id FROM split WHERE id IS NOT NULL"}
 	// The lock is keyed by schema: logs in different schemas of one
 	// database are different logs.
-	postgresDialect = dialect{name: "postgres", numbered: true,
-		lock: "SELECT pg_advisory_xact_lock(hashtextextended('sharedcare.audit.' || current_schema(), 0))"}
+	postgresDialect = dialect{name: "postgres", numbered: true, instr: "strpos",
+		patients: "SELECT seq, id FROM audit_log, unnest(string_to_array(btrim(patients), ' ')) AS id WHERE seq > ? AND seq <= ? AND patients <> ''",
+		lock:     "SELECT pg_advisory_xact_lock(hashtextextended('sharedcare.audit.' || current_schema(), 0))"}
 )
 
 // OpenSQLite opens (creating if need be) the audit log in dir/audit.db.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,18 +45,39 @@ type Entry struct {
 func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, error) {
 	var where []string
 	var args []any
-	if len(f.Patients) > 0 {
-		marks := strings.TrimSuffix(strings.Repeat("?, ", len(f.Patients)), ", ")
-		where = append(where, "seq IN (SELECT seq FROM audit_patient WHERE patient IN ("+marks+"))")
-		for _, p := range f.Patients {
-			args = append(args, strings.TrimPrefix(p, "Patient/"))
+	// The index up to where it ends, one lookup per bucket, and after it
+	// the entries' own columns: one statement, so one snapshot of both
+	// and of the end.
+	with := "WITH RECURSIVE buckets(b) AS (SELECT (SELECT upto FROM audit_indexed) >> " + strconv.Itoa(l.o.bucketShift) +
+		" UNION ALL SELECT b - 1 FROM buckets WHERE b > 0) "
+	var useIndex bool
+	indexed := func(kind int, values []string, tail string, tailArgs []any) {
+		useIndex = true
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")
+		where = append(where, "seq IN (SELECT seq FROM audit_index WHERE bucket IN (SELECT b FROM buckets) AND kind = "+strconv.Itoa(kind)+" AND value IN ("+marks+")"+
+			" UNION ALL SELECT seq FROM audit_log WHERE seq > (SELECT upto FROM audit_indexed) AND ("+tail+"))")
+		for _, v := range values {
+			args = append(args, v)
 		}
+		args = append(args, tailArgs...)
+	}
+	if len(f.Patients) > 0 {
+		ids := patientIDs(f.Patients)
+		if len(ids) == 0 {
+			return nil, nil // only empty ids: no entry names one
+		}
+		named := strings.TrimSuffix(strings.Repeat(l.d.instr+"(patients, ?) > 0 OR ", len(ids)), " OR ")
+		var tail []any
+		for _, p := range ids {
+			tail = append(tail, " "+p+" ")
+		}
+		indexed(kindPatient, ids, named, tail)
 	}
 	if f.Agent != "" {
-		where, args = append(where, "agent = ?"), append(args, f.Agent)
+		indexed(kindAgent, []string{f.Agent}, "agent = ?", []any{f.Agent})
 	}
 	if f.Org != "" {
-		where, args = append(where, "org = ?"), append(args, f.Org)
+		indexed(kindOrg, []string{f.Org}, "org = ?", []any{f.Org})
 	}
 	if f.BreakGlass {
 		where = append(where, "btg = 1")
@@ -75,6 +97,9 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, error) {
 	}
 	limit = min(limit, 1000)
 	q := "SELECT seq, recorded, body, bseg, boff, blen FROM audit_log"
+	if useIndex {
+		q = with + q
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
