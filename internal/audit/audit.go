@@ -759,7 +759,8 @@ func (l *Log) insert(ctx context.Context, tx *sql.Tx, rows []row) error {
 		}
 		names.Reset()
 		for _, p := range patientIDs(r.ev.Patients) {
-			names.WriteString(" " + p)
+			names.WriteByte(' ')
+			names.WriteString(p)
 		}
 		if names.Len() > 0 {
 			names.WriteByte(' ')

@@ -45,11 +45,9 @@ type Entry struct {
 func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, error) {
 	var where []string
 	var args []any
-	// The index up to where it ends, one lookup per bucket, and after it
-	// the entries' own columns: one statement, so one snapshot of both
-	// and of the end.
-	with := "WITH RECURSIVE buckets(b) AS (SELECT (SELECT upto FROM audit_indexed) >> " + strconv.Itoa(l.o.bucketShift) +
-		" UNION ALL SELECT b - 1 FROM buckets WHERE b > 0) "
+	// Filters by patient, user or organisation read the index up to where
+	// it ends (one lookup per bucket) and after it the entries' own
+	// columns: one statement, so one snapshot of both and of the end.
 	var useIndex bool
 	indexed := func(kind int, values []string, tail string, tailArgs []any) {
 		useIndex = true
@@ -98,7 +96,8 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, error) {
 	limit = min(limit, 1000)
 	q := "SELECT seq, recorded, body, bseg, boff, blen FROM audit_log"
 	if useIndex {
-		q = with + q
+		q = "WITH RECURSIVE buckets(b) AS (SELECT (SELECT upto FROM audit_indexed) >> " + strconv.Itoa(l.o.bucketShift) +
+			" UNION ALL SELECT b - 1 FROM buckets WHERE b > 0) " + q
 	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
