@@ -50,7 +50,7 @@ func (s *Store) Search(ctx context.Context, sq store.SearchQuery) ([]store.Searc
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, q.String(), q.Args...)
+	rows, err := s.rcache.query(ctx, q.String(), q.Args...)
 	if err != nil {
 		return nil, fhir.Wrap(fhir.Internal, err, "search")
 	}
@@ -96,7 +96,7 @@ func (s *Store) SearchCount(ctx context.Context, sq store.SearchQuery) (int64, e
 		return 0, err
 	}
 	var n int64
-	if err := s.read.QueryRowContext(ctx, q.String(), q.Args...).Scan(&n); err != nil {
+	if err := s.rcache.queryRow(ctx, q.String(), q.Args...).Scan(&n); err != nil {
 		return 0, fhir.Wrap(fhir.Internal, err, "count")
 	}
 	return n, nil
@@ -120,7 +120,7 @@ func (s *Store) ReadMany(ctx context.Context, keys []store.Key) ([]store.Resourc
 
 // resources runs q, which selects sqlbuild.Columns(), on the read pool.
 func (s *Store) resources(ctx context.Context, q *sqlbuild.Query, what string) ([]store.Resource, error) {
-	rows, err := s.read.QueryContext(ctx, q.String(), q.Args...)
+	rows, err := s.rcache.query(ctx, q.String(), q.Args...)
 	if err != nil {
 		return nil, fhir.Wrap(fhir.Internal, err, "%s", what)
 	}
@@ -145,7 +145,7 @@ func (s *Store) resources(ctx context.Context, q *sqlbuild.Query, what string) (
 func (s *Store) plan(ctx context.Context, sq store.SearchQuery, ordered bool) (sqlbuild.Plan, error) {
 	return sqlbuild.Choose(dialect, sq, ordered, func(q *sqlbuild.Query) (int64, error) {
 		var n int64
-		if err := s.read.QueryRowContext(ctx, q.String(), q.Args...).Scan(&n); err != nil {
+		if err := s.rcache.queryRow(ctx, q.String(), q.Args...).Scan(&n); err != nil {
 			return 0, fhir.Wrap(fhir.Internal, err, "estimate")
 		}
 		return n, nil
@@ -186,7 +186,7 @@ func (s *Store) qualify(ctx context.Context, sq store.SearchQuery) (store.Search
 			vals = append(vals, v)
 			continue
 		}
-		rows, err := s.read.QueryContext(ctx, systemsSQL, sq.Types[0], c.Param.Code, v.Token.Code)
+		rows, err := s.rcache.query(ctx, systemsSQL, sq.Types[0], c.Param.Code, v.Token.Code)
 		if err != nil {
 			return sq, fhir.Wrap(fhir.Internal, err, "search")
 		}

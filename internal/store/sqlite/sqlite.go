@@ -61,6 +61,9 @@ type Store struct {
 	done       chan struct{}
 	stmts      writeStmts
 	rstmts     readStmts
+	// rcache and wcache hold the generated SQL (searches, conditional
+	// lookups) prepared on the read pool and on the writer's connection.
+	rcache, wcache *stmtCache
 
 	// mu makes "not closed, so submit" atomic against Close: Update holds
 	// it shared while sending, Close exclusively while closing stop, so no
@@ -160,6 +163,7 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	s := &Store{read: read, write: write, wconn: wconn, ckpt: ckpt, reqs: make(chan *request, maxBatch), stop: make(chan struct{}), done: make(chan struct{}),
 		committed: make(chan struct{}, 1), ckptDone: make(chan struct{})}
 	s.walLimit.Store(defaultWALLimit)
+	s.rcache, s.wcache = newStmtCache(read, stmtCacheSize), newStmtCache(wconn, stmtCacheSize)
 	if err := s.prepare(ctx); err != nil {
 		close(s.ckptDone)
 		s.closeDBs()
@@ -286,6 +290,10 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
+	if s.rcache != nil {
+		s.rcache.close()
+		s.wcache.close()
+	}
 	if s.wconn != nil {
 		s.wconn.Close()
 	}
@@ -491,7 +499,7 @@ func (t *tx) Find(_ context.Context, c store.Criteria, limit int) ([]string, err
 	if err != nil {
 		return nil, err
 	}
-	return queryIDs(t.ctx, t.s.wconn, q)
+	return queryIDs(t.ctx, t.s.wcache, q)
 }
 
 // Lock is a no-op: the single writer already serialises every transaction.
@@ -621,7 +629,7 @@ func (s *Store) Find(ctx context.Context, c store.Criteria, limit int) ([]string
 	if err != nil {
 		return nil, err
 	}
-	return queryIDs(ctx, s.read, q)
+	return queryIDs(ctx, s.rcache, q)
 }
 
 // Count implements store.Reader.
@@ -644,12 +652,8 @@ func (s *Store) History(ctx context.Context, hq store.HistoryQuery) ([]store.Res
 	return s.resources(ctx, sqlbuild.History(dialect, hq), "history")
 }
 
-type querier interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}
-
-func queryIDs(ctx context.Context, db querier, q *sqlbuild.Query) ([]string, error) {
-	rows, err := db.QueryContext(ctx, q.String(), q.Args...)
+func queryIDs(ctx context.Context, c *stmtCache, q *sqlbuild.Query) ([]string, error) {
+	rows, err := c.query(ctx, q.String(), q.Args...)
 	if err != nil {
 		return nil, fhir.Wrap(fhir.Internal, err, "find")
 	}
