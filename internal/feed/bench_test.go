@@ -23,9 +23,11 @@ func BenchmarkMLLP(b *testing.B) {
 		b.Fatal(err)
 	}
 	var msgs [][]byte
+	var who []int // the person each message is about
 	for i := 0; len(msgs) < 20000; i++ {
 		for _, m := range g.Person(i).HL7 {
 			msgs = append(msgs, m.ER7)
+			who = append(who, i)
 		}
 	}
 	for _, bc := range []struct {
@@ -49,8 +51,13 @@ func BenchmarkMLLP(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					var mine [][]byte
-					for i := c; i < b.N; i += bc.conns {
-						mine = append(mine, msgs[i])
+					// A person's messages keep to one connection, in
+					// order, as a sender's do: a merge must not overtake
+					// the registration it merges into.
+					for i := range b.N {
+						if who[i]%bc.conns == c {
+							mine = append(mine, msgs[i])
+						}
 					}
 					errs <- send(r.addr, mine, bc.window)
 				}()
@@ -100,7 +107,14 @@ func send(addr string, msgs [][]byte, window int) error {
 	}()
 	var frame []byte
 	for _, m := range msgs {
-		slots <- struct{}{}
+		select {
+		case slots <- struct{}{}:
+		case err := <-done: // the reader stopped on a bad ACK: report it, do not wait for a slot forever
+			if err == nil {
+				err = fmt.Errorf("fewer ACKs than messages")
+			}
+			return err
+		}
 		frame = hl7v2.AppendFrame(frame[:0], m)
 		if _, err := conn.Write(frame); err != nil {
 			return err

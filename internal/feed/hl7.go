@@ -88,6 +88,13 @@ func ackError(err error) error {
 	return &hl7v2.Error{Code: hl7v2.CodeInternal, Msg: "the record could not store the message; send it again", Reject: true, Err: err}
 }
 
+// Sequential implements hl7v2.Sequencer: a merge (A40) finds its two
+// Patients when waited for, so the messages after it wait for it.
+func (h *HL7) Sequential(m *hl7v2.Message) bool {
+	t := m.Type()
+	return t.Code == "ADT" && t.Trigger == "A40"
+}
+
 // SubmitHL7 is HandleHL7 in two steps (hl7v2.Submitter): the message is
 // mapped and its transaction submitted now, and wait reports once it is
 // durable, so messages a sender pipelines share commits.

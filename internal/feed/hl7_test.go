@@ -2,6 +2,7 @@ package feed_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -167,5 +168,60 @@ func TestHL7Feed(t *testing.T) {
 	}
 	if ack.Get("MSA-1") != "AE" || !strings.Contains(string(reply), "PID") {
 		t.Errorf("bad NHS number: ACK %s", reply)
+	}
+}
+
+// A merge sent with the messages after it in one burst (pipelined) sees
+// what the messages before it wrote and nothing after: the A40 here names
+// a survivor that only the next message registers, so it must be refused
+// for PID-3, as it is when sent alone, not merged into a Patient from its
+// future (nor fail on one the person index has yet to place).
+func TestHL7MergeIsNotOvertaken(t *testing.T) {
+	r := newRig(t)
+	reg := func(ctrl, mrn, family string) []byte {
+		return []byte("MSH|^~\\&|PAS|RHQ|SC|SC|20260101120000||ADT^A28^ADT_A05|" + ctrl + "|P|2.4\rEVN|A28|20260101120000\rPID|1||" + mrn + "^^^RHQ^MR||" + family + "^Ann||19700101|F\r")
+	}
+	c, err := hl7v2.Dial(t.Context(), r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if reply, err := c.SendRaw(reg("D1", "DUP1", "Smith")); err != nil || !strings.Contains(string(reply), "MSA|AA") {
+		t.Fatalf("registering the duplicate: %v %s", err, reply)
+	}
+	merge := []byte("MSH|^~\\&|PAS|RHQ|SC|SC|20260101130000||ADT^A40^ADT_A39|M1|P|2.4\rEVN|A40|20260101130000\rPID|1||MAIN1^^^RHQ^MR||Smith^Ann||19700101|F\rMRG|DUP1^^^RHQ^MR\r")
+	// Other registrations ahead of the merge hold it back until the writer
+	// has committed the message after it too, as a sender's full window does.
+	var burst []byte
+	for i := range 20 {
+		burst = hl7v2.AppendFrame(burst, reg(fmt.Sprintf("O%d", i), fmt.Sprintf("OTHER%d", i), fmt.Sprintf("Other%c", 'a'+i)))
+	}
+	burst = hl7v2.AppendFrame(burst, merge)
+	burst = hl7v2.AppendFrame(burst, reg("S1", "MAIN1", "Smith"))
+	conn, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	rd := hl7v2.NewReader(conn, 0)
+	wants := []struct{ ctrl, code, where string }{{"M1", "AE", "PID^1^3"}, {"S1", "AA", ""}}
+	for i := range 20 {
+		wants = append([]struct{ ctrl, code, where string }{{fmt.Sprintf("O%d", 19-i), "AA", ""}}, wants...)
+	}
+	for _, want := range wants {
+		reply, err := rd.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := hl7v2.Parse(reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack.Get("MSA-2") != want.ctrl || ack.Get("MSA-1") != want.code || !strings.Contains(string(reply), want.where) {
+			t.Errorf("%s: want %s %s, ACK %s", want.ctrl, want.code, want.where, reply)
+		}
 	}
 }

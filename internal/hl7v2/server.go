@@ -37,6 +37,15 @@ type Submitter interface {
 	SubmitHL7(ctx context.Context, m *Message) (wait func() error)
 }
 
+// A Sequencer is a Submitter some of whose messages must be finished
+// before the next message on their connection is submitted: a message
+// whose handling, when waited for, reads what the messages before it wrote
+// (a merge looks both Patients up) would otherwise also see what the
+// messages after it, submitted with it, wrote.
+type Sequencer interface {
+	Sequential(m *Message) bool
+}
+
 // maxPipeline bounds the messages of one connection taken together.
 const maxPipeline = 64
 
@@ -333,7 +342,7 @@ func (s *Server) serveConn(ctx context.Context, sc *serverConn) {
 			// then answer them in order as they become durable.
 			batch := []*inflight{s.begin(ctx, bytes.Clone(body), tooLarge != nil, sub)}
 			var readErr error
-			for len(batch) < maxPipeline && r.frameWaiting() {
+			for len(batch) < maxPipeline && !s.sequential(batch[len(batch)-1]) && r.frameWaiting() {
 				if readErr = r.start(); readErr != nil {
 					break
 				}
@@ -366,6 +375,13 @@ func (s *Server) serveConn(ctx context.Context, sc *serverConn) {
 			return
 		}
 	}
+}
+
+// sequential reports whether f must be finished before the next message
+// is submitted (Sequencer).
+func (s *Server) sequential(f *inflight) bool {
+	sq, ok := s.Handler.(Sequencer)
+	return ok && f.wait != nil && sq.Sequential(f.m)
 }
 
 // writeAcks sends ACK frames; false if the connection failed.

@@ -131,8 +131,15 @@ func (p *person) writeHL7(rc *record) []Message {
 			first = e.start
 		}
 	}
-	if first != 0 {
-		add(hl7Event{at: first - 10*minute, kind: "A28", enc: -1})
+	// The record a duplicate is merged into exists before the merge: a
+	// trust merges into a registration it holds, so when the person's own
+	// first visit comes later, they were registered by the merge at latest.
+	reg := first
+	if rc.dup != nil && rc.dup.registered != 0 && rc.dup.merged && (reg == 0 || rc.dup.mergedAt < reg) {
+		reg = rc.dup.mergedAt
+	}
+	if reg != 0 {
+		add(hl7Event{at: reg - 10*minute, kind: "A28", enc: -1})
 	}
 	if rc.dup != nil && rc.dup.registered != 0 {
 		add(hl7Event{at: rc.dup.registered - 5*minute, kind: "A28", enc: -1, dup: true})
