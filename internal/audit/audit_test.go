@@ -988,3 +988,76 @@ func TestAuditPatientIndexMigration(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditVerifyFilters edits the columns and index that queries read
+// (a copy of what each hashed AuditEvent says) without touching the hash
+// chain: Verify must still see it, or an access could be hidden from "who
+// looked at my record". Entries 1–24 are in the index (buckets of four),
+// 25 in its row only.
+func TestAuditVerifyFilters(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, l *Log)
+		want   []Problem
+	}{
+		{"clean", nil, nil},
+		{"patient taken out of an indexed row", func(t *testing.T, l *Log) {
+			exec(t, l, "UPDATE audit_log SET patients = '' WHERE seq = ?", 5)
+		}, []Problem{{Kind: FilterMismatch, Seq: 5}}},
+		{"patient swapped in a row not yet indexed", func(t *testing.T, l *Log) {
+			exec(t, l, "UPDATE audit_log SET patients = ' p9 ' WHERE seq = ?", 25)
+		}, []Problem{{Kind: FilterMismatch, Seq: 25}}},
+		{"user changed", func(t *testing.T, l *Log) {
+			exec(t, l, "UPDATE audit_log SET agent = 'someone-else' WHERE seq = ?", 3)
+		}, []Problem{{Kind: FilterMismatch, Seq: 3}}},
+		{"break-glass flag cleared", func(t *testing.T, l *Log) {
+			exec(t, l, "UPDATE audit_log SET btg = 0 WHERE seq = ?", 7) // event(6): ETREAT
+		}, []Problem{{Kind: FilterMismatch, Seq: 7}}},
+		{"index entry for the patient deleted", func(t *testing.T, l *Log) {
+			exec(t, l, "DELETE FROM audit_index WHERE kind = 1 AND seq = ?", 9)
+		}, []Problem{{Kind: IndexMismatch, Seq: 9}}},
+		{"index entry for the organisation changed", func(t *testing.T, l *Log) {
+			exec(t, l, "UPDATE audit_index SET value = 'X99999' WHERE kind = 3 AND seq = ?", 14)
+		}, []Problem{{Kind: IndexMismatch, Seq: 14}}},
+		{"index entry added for an access that is not there", func(t *testing.T, l *Log) {
+			exec(t, l, "INSERT INTO audit_index (bucket, kind, value, seq) VALUES (?, 1, 'p0', ?)", 20>>2, 20)
+		}, []Problem{{Kind: IndexMismatch, Seq: 20}}},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					where := b.where(t)
+					o := testOptions()
+					o.IndexEvery, o.bucketShift = 4, 2
+					l := openLog(t, b, where, o)
+					for i := range 25 {
+						if err := l.AppendSync(t.Context(), event(i)); err != nil {
+							t.Fatal(err)
+						}
+					}
+					var upto int64
+					query(t, l, "SELECT upto FROM audit_indexed").Scan(&upto)
+					if upto != 24 {
+						t.Fatalf("indexed to %d, want 24", upto)
+					}
+					if tt.tamper != nil {
+						tt.tamper(t, l)
+					}
+					r, err := l.Verify(t.Context())
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []Problem
+					for _, p := range r.Problems {
+						got = append(got, Problem{Kind: p.Kind, Seq: p.Seq, To: p.To})
+					}
+					if !slices.Equal(got, tt.want) {
+						t.Errorf("problems:\n got %v\nwant %v\n%s", got, tt.want, r)
+					}
+				})
+			}
+		})
+	}
+}

@@ -129,6 +129,11 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 	if err := l.read.QueryRowContext(ctx, "SELECT MAX(size) FROM audit_checkpoint").Scan(&maxCkpt); err != nil {
 		return nil, fmt.Errorf("audit: verify: %w", err)
 	}
+	// Read before the log's end, so every entry the index covers is read.
+	v.index = &indexCheck{l: l, bucket: -1}
+	if err := l.read.QueryRowContext(ctx, "SELECT upto FROM audit_indexed").Scan(&v.index.upto); err != nil {
+		return nil, fmt.Errorf("audit: verify: %w", err)
+	}
 	if err := l.read.QueryRowContext(ctx, "SELECT MAX(seq) FROM audit_log").Scan(&maxSeq); err != nil {
 		return nil, fmt.Errorf("audit: verify: %w", err)
 	}
@@ -137,7 +142,7 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	for after := int64(0); after < maxSeq.Int64; {
-		rs, err := l.read.QueryContext(ctx, l.d.q("SELECT seq, body, leaf, chain, bseg, boff, blen FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"), after, maxSeq.Int64, verifyPage)
+		rs, err := l.read.QueryContext(ctx, l.d.q("SELECT seq, body, leaf, chain, bseg, boff, blen, recorded, agent, org, purpose, btg, patients FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"), after, maxSeq.Int64, verifyPage)
 		if err != nil {
 			return nil, fmt.Errorf("audit: verify: %w", err)
 		}
@@ -146,15 +151,25 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 			var seq int64
 			var body string
 			var leaf, chain []byte
-			var seg, off, n int64
-			if err := rs.Scan(&seq, &body, &leaf, &chain, &seg, &off, &n); err != nil {
+			var seg, off, n, btg int64
+			var f filters
+			if err := rs.Scan(&seq, &body, &leaf, &chain, &seg, &off, &n, &f.recorded, &f.agent, &f.org, &f.purpose, &btg, &f.patients); err != nil {
 				rs.Close()
 				return nil, err
 			}
+			f.btg = btg != 0
 			// An event that cannot be read (its segment gone or cut) is
 			// checked as empty: it shows as changed, or as moved.
 			ev, _ := l.event(body, seg, off, n)
-			if err := v.entry(ctx, seq, ev, leaf, chain); err != nil {
+			authentic, err := v.entry(ctx, seq, ev, leaf, chain)
+			if err == nil {
+				if authentic {
+					err = v.checkFilters(ctx, seq, ev, f)
+				} else {
+					v.skipIndexed(seq)
+				}
+			}
+			if err != nil {
 				rs.Close()
 				return nil, err
 			}
@@ -168,6 +183,9 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 		if n == 0 {
 			break
 		}
+	}
+	if err := v.finishBucket(); err != nil {
+		return nil, err
 	}
 	if err := v.checkpointsBelow(ctx, 1<<62, true); err != nil {
 		return nil, err
@@ -195,6 +213,7 @@ type verifier struct {
 	lastGood int64 // size of the last checkpoint that matched
 
 	mismatched []mismatch
+	index      *indexCheck
 }
 
 type ckptRow struct {
@@ -215,18 +234,24 @@ func (v *verifier) problem(p Problem) {
 	v.r.Problems = append(v.r.Problems, p)
 }
 
-func (v *verifier) entry(ctx context.Context, seq int64, body, leaf, chain []byte) error {
+// entry checks one entry; authentic reports whether its AuditEvent hashes
+// to its leaf, so what the AuditEvent says can be trusted.
+func (v *verifier) entry(ctx context.Context, seq int64, body, leaf, chain []byte) (authentic bool, err error) {
 	if err := v.checkpointsBelow(ctx, seq, false); err != nil {
-		return err
+		return false, err
 	}
 	v.r.Entries++
+	chained := true
 	if seq != v.seq+1 {
 		v.problem(Problem{Kind: Missing, Seq: v.seq + 1, To: seq - 1, Detail: "deleted from the log"})
 		v.gap = true
 	} else if !bytes.Equal(chainHash(v.chain, leaf), chain) {
 		v.problem(Problem{Kind: ChainBroken, Seq: seq, Detail: "its chain hash does not follow from the entry before and its leaf hash"})
+		chained = false
 	}
-	if computed := hasher.HashLeaf(body); !bytes.Equal(computed, leaf) {
+	computed := hasher.HashLeaf(body)
+	authentic = chained && bytes.Equal(computed, leaf)
+	if !bytes.Equal(computed, leaf) {
 		if len(v.mismatched) < maxMismatches {
 			v.mismatched = append(v.mismatched, mismatch{seq: seq, computed: computed, stored: leaf})
 		} else {
@@ -240,11 +265,11 @@ func (v *verifier) entry(ctx context.Context, seq int64, body, leaf, chain []byt
 			leaf = make([]byte, sha256.Size)
 		}
 		if err := v.rng.Append(leaf, nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 	v.seq, v.chain = seq, chain
-	return nil
+	return authentic, nil
 }
 
 // moves tells reordered entries (a body now at a seq whose stored leaf is
