@@ -1019,6 +1019,9 @@ func TestAuditVerifyFilters(t *testing.T) {
 		{"index entry for the organisation changed", func(t *testing.T, l *Log) {
 			exec(t, l, "UPDATE audit_index SET value = 'X99999' WHERE kind = 3 AND seq = ?", 14)
 		}, []Problem{{Kind: IndexMismatch, Seq: 14}}},
+		{"changed body at a bucket's start: reported once, as changed", func(t *testing.T, l *Log) {
+			setBody(t, l, 4, strings.Replace(bodyOf(t, l, 4), `"TREAT"`, `"HRESCH"`, 1))
+		}, []Problem{{Kind: Changed, Seq: 4}}},
 		{"index entry added for an access that is not there", func(t *testing.T, l *Log) {
 			exec(t, l, "INSERT INTO audit_index (bucket, kind, value, seq) VALUES (?, 1, 'p0', ?)", 20>>2, 20)
 		}, []Problem{{Kind: IndexMismatch, Seq: 20}}},

@@ -159,7 +159,13 @@ type indexCheck struct {
 	rows   map[int64][]indexKey
 }
 
+// checkFilters compares entry seq's columns and index entries with what
+// its AuditEvent, which verified, says.
 func (v *verifier) checkFilters(ctx context.Context, seq int64, body []byte, stored filters) error {
+	have, indexed, err := v.indexed(ctx, seq)
+	if err != nil {
+		return err
+	}
 	f, err := filtersOf(body)
 	if err != nil {
 		v.problem(Problem{Kind: FilterMismatch, Seq: seq, Detail: "its AuditEvent cannot be read: " + err.Error()})
@@ -168,20 +174,9 @@ func (v *verifier) checkFilters(ctx context.Context, seq int64, body []byte, sto
 	if d := f.compare(stored); len(d) > 0 {
 		v.problem(Problem{Kind: FilterMismatch, Seq: seq, Detail: strings.Join(d, "; ")})
 	}
-	ic := v.index
-	if seq > ic.upto {
+	if !indexed {
 		return nil
 	}
-	if b := seq >> ic.l.o.bucketShift; b != ic.bucket {
-		if err := v.finishBucket(); err != nil {
-			return err
-		}
-		if err := ic.load(ctx, b); err != nil {
-			return err
-		}
-	}
-	have := ic.rows[seq]
-	delete(ic.rows, seq)
 	var diffs []string
 	for _, k := range f.keys() {
 		if i := slices.Index(have, k); i >= 0 {
@@ -199,17 +194,29 @@ func (v *verifier) checkFilters(ctx context.Context, seq int64, body []byte, sto
 	return nil
 }
 
-// skipIndexed forgets the index entries of an entry not compared (its
-// AuditEvent did not verify, so what it says is not known).
-func (v *verifier) skipIndexed(seq int64) {
-	if seq>>v.l.o.bucketShift == v.index.bucket {
-		delete(v.index.rows, seq)
+// indexed takes the index entries of seq out of the loaded bucket, loading
+// seq's bucket first; false if the index does not cover seq yet. Called for
+// every entry in order, so that what is left in a bucket when the next one
+// loads belongs to no entry of the log.
+func (v *verifier) indexed(ctx context.Context, seq int64) ([]indexKey, bool, error) {
+	ic := v.index
+	if seq > ic.upto {
+		return nil, false, nil
 	}
+	if b := seq >> ic.l.o.bucketShift; b != ic.bucket {
+		v.finishBucket()
+		if err := ic.load(ctx, b); err != nil {
+			return nil, false, err
+		}
+	}
+	have := ic.rows[seq]
+	delete(ic.rows, seq)
+	return have, true, nil
 }
 
 // finishBucket reports index entries of the loaded bucket that no entry
 // of the log claimed: entries for accesses the log does not hold.
-func (v *verifier) finishBucket() error {
+func (v *verifier) finishBucket() {
 	ic := v.index
 	seqs := make([]int64, 0, len(ic.rows))
 	for s := range ic.rows {
@@ -225,7 +232,6 @@ func (v *verifier) finishBucket() error {
 	}
 	ic.rows = nil
 	ic.bucket = -1
-	return nil
 }
 
 func (ic *indexCheck) load(ctx context.Context, b int64) error {
