@@ -151,16 +151,16 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 			var seq int64
 			var body string
 			var leaf, chain []byte
-			var seg, off, n, btg int64
+			var seg, off, size, btg int64
 			var f filters
-			if err := rs.Scan(&seq, &body, &leaf, &chain, &seg, &off, &n, &f.recorded, &f.agent, &f.org, &f.purpose, &btg, &f.patients); err != nil {
+			if err := rs.Scan(&seq, &body, &leaf, &chain, &seg, &off, &size, &f.recorded, &f.agent, &f.org, &f.purpose, &btg, &f.patients); err != nil {
 				rs.Close()
 				return nil, err
 			}
 			f.btg = btg != 0
 			// An event that cannot be read (its segment gone or cut) is
 			// checked as empty: it shows as changed, or as moved.
-			ev, _ := l.event(body, seg, off, n)
+			ev, _ := l.event(body, seg, off, size)
 			authentic, err := v.entry(ctx, seq, ev, leaf, chain)
 			if err == nil {
 				if authentic {
