@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gowebpki/jcs"
 )
@@ -412,7 +413,38 @@ func FuzzAuditEventEncoding(f *testing.F) {
 			RequestID:   pick(15),
 		}
 		checkEncoding(t, ev, b)
+		checkFilters(t, ev)
 	})
+}
+
+// checkFilters checks that Verify derives from ev's AuditEvent the query
+// columns Append writes for ev, so that an untouched log never shows a
+// filter-mismatch.
+func checkFilters(t *testing.T, ev Event) {
+	t.Helper()
+	for _, p := range ev.Patients {
+		if strings.ContainsAny(p, " \t\n") || !utf8.ValidString(p) {
+			// No Patient id has white space or invalid UTF-8 (FHIR ids are
+			// [A-Za-z0-9.-]); the patients column could not hold the one,
+			// nor the AuditEvent tell two of the other apart.
+			return
+		}
+	}
+	body, err := ev.AuditEvent("node")
+	if err != nil {
+		return
+	}
+	got, err := filtersOf(body)
+	if err != nil {
+		t.Fatalf("filtersOf: %v\n%s", err, body)
+	}
+	want := filters{recorded: ev.Time.UnixMicro(), agent: ev.Who, org: ev.Org, purpose: ev.Purpose, btg: ev.BreakGlass()}
+	if ids := patientIDs(ev.Patients); len(ids) > 0 {
+		want.patients = " " + strings.Join(ids, " ") + " "
+	}
+	if d := got.compare(want); len(d) > 0 {
+		t.Errorf("columns derived from the AuditEvent differ from Append's: %v\n%s", d, body)
+	}
 }
 
 // BenchmarkAuditEvent measures the encoder on the usual event against the
