@@ -279,17 +279,7 @@ func TestAuditVerify(t *testing.T) {
 					if tt.tamper != nil {
 						tt.tamper(t, l)
 					}
-					r, err := l.Verify(t.Context())
-					if err != nil {
-						t.Fatal(err)
-					}
-					var got []Problem
-					for _, p := range r.Problems {
-						got = append(got, Problem{Kind: p.Kind, Seq: p.Seq, To: p.To})
-					}
-					if !slices.Equal(got, tt.want) {
-						t.Errorf("problems:\n got %v\nwant %v\n%s", got, tt.want, r)
-					}
+					r := verifyWant(t, l, tt.want)
 					if r.OK() != (tt.want == nil) {
 						t.Errorf("OK() = %v", r.OK())
 					}
@@ -300,6 +290,23 @@ func TestAuditVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// verifyWant verifies l and checks it found want (Details ignored).
+func verifyWant(t *testing.T, l *Log, want []Problem) *Report {
+	t.Helper()
+	r, err := l.Verify(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Problem
+	for _, p := range r.Problems {
+		got = append(got, Problem{Kind: p.Kind, Seq: p.Seq, To: p.To})
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n got %v\nwant %v\n%s", got, want, r)
+	}
+	return r
 }
 
 // bodyOf returns entry seq's AuditEvent as stored.
@@ -1048,17 +1055,7 @@ func TestAuditVerifyFilters(t *testing.T) {
 					if tt.tamper != nil {
 						tt.tamper(t, l)
 					}
-					r, err := l.Verify(t.Context())
-					if err != nil {
-						t.Fatal(err)
-					}
-					var got []Problem
-					for _, p := range r.Problems {
-						got = append(got, Problem{Kind: p.Kind, Seq: p.Seq, To: p.To})
-					}
-					if !slices.Equal(got, tt.want) {
-						t.Errorf("problems:\n got %v\nwant %v\n%s", got, tt.want, r)
-					}
+					verifyWant(t, l, tt.want)
 				})
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 )
@@ -111,9 +112,7 @@ func filtersOf(body []byte) (f filters, err error) {
 func (f filters) compare(stored filters) []string {
 	var diffs []string
 	col := func(name, got, want string) {
-		// Compared as the AuditEvent writes them: it writes invalid UTF-8
-		// as U+FFFD, which the column keeps as it came.
-		if got != want && string(appendString(nil, got)) != string(appendString(nil, want)) {
+		if asWritten(got) != want {
 			diffs = append(diffs, fmt.Sprintf("%s is %q, its AuditEvent says %q", name, got, want))
 		}
 	}
@@ -128,6 +127,17 @@ func (f filters) compare(stored filters) []string {
 		diffs = append(diffs, fmt.Sprintf("recorded is %d, its AuditEvent says %d", stored.recorded, f.recorded))
 	}
 	return diffs
+}
+
+// asWritten is s as an AuditEvent holds it: invalid UTF-8, which the
+// columns and the index keep as it came, is written there as U+FFFD.
+func asWritten(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var out string
+	gojson.Unmarshal(appendString(nil, s), &out)
+	return out
 }
 
 // indexKey is one audit_index entry of an entry.
@@ -261,6 +271,7 @@ func (ic *indexCheck) load(ctx context.Context, b int64) error {
 		if err := rs.Scan(&k.kind, &k.value, &seq); err != nil {
 			return fmt.Errorf("audit: verify: %w", err)
 		}
+		k.value = asWritten(k.value)
 		ic.rows[seq] = append(ic.rows[seq], k)
 	}
 	return rs.Err()
