@@ -161,17 +161,7 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 			// An event that cannot be read (its segment gone or cut) is
 			// checked as empty: it shows as changed, or as moved.
 			ev, _ := l.event(body, seg, off, size)
-			authentic, err := v.entry(ctx, seq, ev, leaf, chain)
-			if err == nil {
-				if authentic {
-					err = v.checkFilters(ctx, seq, ev, f)
-				} else {
-					// What it says is not known: its index entries are
-					// not compared, nor left over as no entry's.
-					_, _, err = v.indexed(ctx, seq)
-				}
-			}
-			if err != nil {
+			if err := v.row(ctx, seq, ev, leaf, chain, f); err != nil {
 				rs.Close()
 				return nil, err
 			}
@@ -234,8 +224,24 @@ func (v *verifier) problem(p Problem) {
 	v.r.Problems = append(v.r.Problems, p)
 }
 
+// row checks one entry, then, if its AuditEvent can be trusted, the
+// columns and index entries queries read for it.
+func (v *verifier) row(ctx context.Context, seq int64, ev, leaf, chain []byte, f filters) error {
+	authentic, err := v.entry(ctx, seq, ev, leaf, chain)
+	switch {
+	case err != nil:
+		return err
+	case authentic:
+		return v.checkFilters(ctx, seq, ev, f)
+	}
+	// What it says is not known: its index entries are not compared, nor
+	// left over as no entry's.
+	_, _, err = v.indexed(ctx, seq)
+	return err
+}
+
 // entry checks one entry; authentic reports whether its AuditEvent hashes
-// to its leaf, so what the AuditEvent says can be trusted.
+// to its leaf and its chain hash follows, so what it says can be trusted.
 func (v *verifier) entry(ctx context.Context, seq int64, body, leaf, chain []byte) (authentic bool, err error) {
 	if err := v.checkpointsBelow(ctx, seq, false); err != nil {
 		return false, err
@@ -250,8 +256,9 @@ func (v *verifier) entry(ctx context.Context, seq int64, body, leaf, chain []byt
 		chained = false
 	}
 	computed := hasher.HashLeaf(body)
-	authentic = chained && bytes.Equal(computed, leaf)
-	if !bytes.Equal(computed, leaf) {
+	hashes := bytes.Equal(computed, leaf)
+	authentic = chained && hashes
+	if !hashes {
 		if len(v.mismatched) < maxMismatches {
 			v.mismatched = append(v.mismatched, mismatch{seq: seq, computed: computed, stored: leaf})
 		} else {

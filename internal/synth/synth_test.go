@@ -345,6 +345,7 @@ func TestHL7Structure(t *testing.T) {
 	for _, p := range people {
 		mainMRN := map[string]string{} // by source, from messages with the NHS number
 		var noNHS [][2]string          // source, MRN
+		sent := map[string]bool{}      // source|MRN of the messages so far
 		for j, m := range p.HL7 {
 			what := "person " + itoa(p.Index) + " message " + itoa(j) + " " + m.Type
 			framed := synth.Frame(m.ER7)
@@ -392,6 +393,11 @@ func TestHL7Structure(t *testing.T) {
 			if mrn == "" {
 				t.Errorf("%s: PID-3 %q has no MRN", what, pid[3])
 			}
+			// A trust merges a duplicate into a record it already holds.
+			if m.Type == "ADT^A40" && !sent[m.Source+"|"+mrn] {
+				t.Errorf("%s: merges into MRN %s before any message registered it", what, mrn)
+			}
+			sent[m.Source+"|"+mrn] = true
 			switch {
 			case nhs == "":
 				noNHS = append(noNHS, [2]string{m.Source, mrn})
