@@ -1,13 +1,17 @@
 package feed_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sharedcare/sharedcare/internal/fhir"
+	"github.com/sharedcare/sharedcare/internal/hl7fhir"
 	"github.com/sharedcare/sharedcare/internal/hl7v2"
+	"github.com/sharedcare/sharedcare/internal/index"
 	"github.com/sharedcare/sharedcare/internal/synth"
 )
 
@@ -121,4 +125,67 @@ func send(addr string, msgs [][]byte, window int) error {
 		}
 	}
 	return <-done
+}
+
+// BenchmarkMLLPWorkFloor is the CPU a message costs before any storage, on
+// one core: parsing it, mapping it to a Bundle, and decoding and indexing
+// every entry's resource, the least the feed does besides the writer's
+// work (docs/PERFORMANCE.md, "The floor"). It reports entries per message
+// and, of them, the resources a message writes new (not the Locations,
+// Organizations and Practitioners it only names, nor its Patient, whose
+// re-sending mostly changes nothing).
+//
+//	go test ./internal/feed -run XXX -bench MLLPWorkFloor -benchtime 4000x
+func BenchmarkMLLPWorkFloor(b *testing.B) {
+	g, err := synth.New(synth.Config{Seed: 9, Patients: 2000, HL7: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var msgs [][]byte
+	for i := 0; len(msgs) < 4000; i++ {
+		for _, m := range g.Person(i).HL7 {
+			msgs = append(msgs, m.ER7)
+		}
+	}
+	mp := hl7fhir.New(hl7fhir.Options{TimeZone: time.UTC})
+	entries, writes := 0, 0
+	b.ResetTimer()
+	for i := range b.N {
+		m, err := hl7v2.Parse(msgs[i%len(msgs)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := mp.Map(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Bundle == nil {
+			continue // a merge
+		}
+		var bundle struct {
+			Entry []struct {
+				Resource json.RawMessage `json:"resource"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(res.Bundle, &bundle); err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range bundle.Entry {
+			v, err := fhir.Decode(e.Resource)
+			if err != nil {
+				b.Fatal(err)
+			}
+			o := v.(fhir.Object)
+			id, _ := o["id"].(string)
+			index.Compute(o, id, index.All)
+			entries++
+			switch o["resourceType"] {
+			case "Encounter", "Observation", "DiagnosticReport", "DocumentReference":
+				writes++
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(entries)/float64(b.N), "entries/msg")
+	b.ReportMetric(float64(writes)/float64(b.N), "writes/msg")
 }
