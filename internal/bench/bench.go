@@ -36,19 +36,44 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
-// Client is an HTTP client of one FHIR base URL, tuned for load: one
-// Transport whose idle pool holds a connection per worker, so every
-// request reuses a kept-alive connection instead of dialling.
+// Client is an HTTP client of one FHIR base URL, tuned for load: every
+// request reuses a kept-alive connection, one per worker, instead of
+// dialling.
+//
+// The workloads' requests go through fasthttp, which writes a request and
+// reads its response on the caller's goroutine. net/http's Transport hands
+// each one to two goroutines of its connection; on a 2-core machine
+// shared with the server, those wake-ups and allocations cost the client
+// about 90 µs of CPU per read, nearly as much as the server spends
+// answering it (docs/PERFORMANCE.md). HTTP is net/http, for the few
+// requests outside the timed workloads (discovery).
 type Client struct {
 	// Base is the FHIR base URL, without a trailing slash.
 	Base string
 	// Token, if set, is sent as "Authorization: Bearer <Token>".
 	Token string
 	HTTP  *http.Client
+	fast  *fasthttp.Client
+
+	// The connections fasthttp has open, so that a run that ends early
+	// (interrupted, or too many errors) can cut its requests short:
+	// fasthttp takes no context.
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	aborted atomic.Bool // until the next run starts
 }
+
+// requestTimeout bounds one request: generous enough for a large
+// transaction Bundle on a loaded machine; a stuck server still ends the
+// run.
+const requestTimeout = 5 * time.Minute
 
 // NewClient returns a Client of base for up to concurrency requests at a
 // time.
@@ -63,17 +88,87 @@ func NewClient(base, token string, concurrency int) *Client {
 		MaxIdleConnsPerHost: concurrency + 16,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return &Client{
+	c := &Client{
 		Base:  strings.TrimRight(base, "/"),
 		Token: token,
-		// A bound per request, generous enough for a large transaction
-		// Bundle on a loaded machine; a stuck server still ends the run.
-		HTTP: &http.Client{Transport: tr, Timeout: 5 * time.Minute},
+		HTTP:  &http.Client{Transport: tr, Timeout: requestTimeout},
+		conns: map[net.Conn]struct{}{},
+	}
+	c.fast = &fasthttp.Client{
+		Name:            "sharedcare-bench",
+		MaxConnsPerHost: concurrency + 16,
+		// The URL goes out as the workload wrote it: a search's
+		// escapes are part of what is measured.
+		DisablePathNormalizing: true,
+		MaxIdleConnDuration:    90 * time.Second,
+		ReadTimeout:            requestTimeout,
+		WriteTimeout:           requestTimeout,
+		Dial:                   c.dial,
+		// Idempotent requests are retried on a new connection when a
+		// kept-alive one fails, as fasthttp does by default, but not the
+		// ones abort cut short.
+		RetryIfErr: func(req *fasthttp.Request, _ int, _ error) (bool, bool) {
+			return false, !c.aborted.Load() && (req.Header.IsGet() || req.Header.IsHead() || req.Header.IsPut())
+		},
+	}
+	return c
+}
+
+// dial opens a connection and keeps it in c.conns until it is closed.
+func (c *Client) dial(addr string) (net.Conn, error) {
+	conn, err := fasthttp.Dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: conn, c: c}
+	c.mu.Lock()
+	c.conns[tc] = struct{}{}
+	c.mu.Unlock()
+	return tc, nil
+}
+
+// cancelWith makes the end of ctx abort the requests in flight, until
+// the returned function is called.
+func (c *Client) cancelWith(ctx context.Context) (stop func() bool) {
+	c.aborted.Store(false)
+	return context.AfterFunc(ctx, c.abort)
+}
+
+// abort closes every open connection: the requests in flight on them
+// fail at once, and the workers see that their run has ended.
+func (c *Client) abort() {
+	c.aborted.Store(true)
+	c.mu.Lock()
+	conns := make([]net.Conn, 0, len(c.conns))
+	for conn := range c.conns {
+		conns = append(conns, conn)
+	}
+	c.mu.Unlock()
+	for _, conn := range conns {
+		conn.Close()
 	}
 }
 
+type trackedConn struct {
+	net.Conn
+	c    *Client
+	once sync.Once
+}
+
+func (t *trackedConn) Close() error {
+	t.once.Do(func() {
+		t.c.mu.Lock()
+		delete(t.c.conns, t)
+		t.c.mu.Unlock()
+	})
+	return t.Conn.Close()
+}
+
 // Close releases the client's idle connections.
-func (c *Client) Close() { c.HTTP.CloseIdleConnections() }
+func (c *Client) Close() {
+	c.HTTP.CloseIdleConnections()
+	c.fast.CloseIdleConnections()
+}
 
 // url is rel resolved against the base; absolute URLs (next links) are
 // used as they are.
@@ -102,6 +197,20 @@ func (c *Client) newRequest(ctx context.Context, method, rel string, body []byte
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	return req, nil
+}
+
+// newFastRequest fills req with what newRequest would send.
+func (c *Client) newFastRequest(req *fasthttp.Request, method, rel string, body []byte) {
+	req.SetRequestURI(c.url(rel))
+	req.Header.SetMethod(method)
+	req.Header.Set("Accept", "application/fhir+json")
+	if body != nil {
+		req.Header.SetContentType("application/fhir+json")
+		req.SetBodyRaw(body)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 }
 
 // Options bound one workload's run.

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"go/parser"
@@ -267,6 +268,40 @@ func TestFailures(t *testing.T) {
 		}
 		if time.Since(start) > 30*time.Second || res.ErrorsByStatus["410"] < 100 {
 			t.Errorf("ran %v with errors %v", time.Since(start), res.ErrorsByStatus)
+		}
+	})
+
+	t.Run("interrupted", func(t *testing.T) {
+		// A server that never answers a read: cancelling the run (as
+		// Ctrl-C does) cuts the requests in flight short instead of
+		// waiting out their timeout, and they count neither as timed
+		// nor as failed.
+		hung := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("_elements") == "id" {
+				w.Write([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"a"}}]}`))
+				return
+			}
+			select {
+			case <-hung:
+			case <-r.Context().Done():
+			}
+		}))
+		defer srv.Close()
+		defer close(hung)
+		c := bench.NewClient(srv.URL, "", 2)
+		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		res, err := bench.Read(ctx, c, bench.Options{Concurrency: 2, Duration: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("the interrupted run took %v", took)
+		}
+		if res.Requests != 0 || res.Errors != 0 {
+			t.Errorf("interrupted: %d requests timed, errors %v", res.Requests, res.ErrorsByStatus)
 		}
 	})
 

@@ -74,7 +74,7 @@ func crudIteration(ctx context.Context, w *worker) {
 		if !rp.ok {
 			break // what follows refers to it
 		}
-		id := refID(rp.header.Get("Location"), typ)
+		id := refID(rp.location, typ)
 		if id == "" {
 			var res struct {
 				ID string `json:"id"`

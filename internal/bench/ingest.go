@@ -30,6 +30,7 @@ func Ingest(ctx context.Context, c *Client, src Source, o Options) (Result, erro
 	r := newRunner(c, o)
 	ctx, r.stop = context.WithCancel(ctx)
 	defer r.stop()
+	defer c.cancelWith(ctx)()
 
 	jobs := make(chan Bundle, o.Concurrency)
 	var inPhase sync.WaitGroup // the Bundles of the current phase not yet answered

@@ -1,16 +1,17 @@
 package bench
 
 import (
+	"bytes"
 	"context"
-	"io"
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // maxErrors ends a workload early: past this many failures the result is
@@ -72,6 +73,7 @@ type stepFunc func(ctx context.Context, w *worker)
 func (r *runner) run(ctx context.Context, size int, step stepFunc) time.Duration {
 	ctx, r.stop = context.WithCancel(ctx)
 	defer r.stop()
+	defer r.c.cancelWith(ctx)()
 	if r.o.Warmup > 0 {
 		r.phase(ctx, false, time.Now().Add(r.o.Warmup), 0, step)
 	}
@@ -134,10 +136,10 @@ func (w *worker) fail(op, key, detail string) {
 
 // reply is what a workload sees of a response.
 type reply struct {
-	status int
-	header http.Header
-	body   []byte // only when asked for
-	ok     bool   // the status was one wanted
+	status   int
+	location string // the Location header
+	body     []byte // only when asked for
+	ok       bool   // the status was one wanted
 }
 
 // errBodyLimit bounds what is kept of a failed response's body.
@@ -149,46 +151,35 @@ const errBodyLimit = 4 << 10
 // A request cut short because the run is ending is neither timed nor a
 // failure.
 func (w *worker) do(ctx context.Context, op, method, rel string, body []byte, keep bool, want ...int) reply {
-	req, err := w.r.c.newRequest(ctx, method, rel, body)
-	if err != nil {
-		w.fail(op, "request", err.Error())
-		return reply{}
-	}
+	c := w.r.c
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	c.newFastRequest(req, method, rel, body)
 	start := time.Now()
-	resp, err := w.r.c.HTTP.Do(req)
+	err := c.fast.DoDeadline(req, resp, start.Add(requestTimeout))
+	elapsed := time.Since(start)
+	if ctx.Err() != nil {
+		return reply{} // the run ended while it was in flight
+	}
 	if err != nil {
-		if ctx.Err() == nil {
-			w.fail(op, "transport", method+" "+req.URL.String()+": "+err.Error())
-		}
+		w.fail(op, "transport", method+" "+c.url(rel)+": "+err.Error())
 		return reply{}
 	}
-	rp := reply{status: resp.StatusCode, header: resp.Header, ok: slices.Contains(want, resp.StatusCode)}
-	switch {
+	rp := reply{status: resp.StatusCode(), location: string(resp.Header.Peek("Location"))}
+	rp.ok = slices.Contains(want, rp.status)
+	switch b := resp.Body(); {
 	case !rp.ok:
-		rp.body, err = io.ReadAll(io.LimitReader(resp.Body, errBodyLimit))
-		if err == nil {
-			_, err = io.Copy(io.Discard, resp.Body)
-		}
+		rp.body = bytes.Clone(b[:min(len(b), errBodyLimit)])
 	case keep:
-		rp.body, err = io.ReadAll(resp.Body)
-	default:
-		_, err = io.Copy(io.Discard, resp.Body)
-	}
-	resp.Body.Close()
-	elapsed := time.Since(start)
-	if err != nil {
-		if ctx.Err() == nil {
-			w.fail(op, "transport", method+" "+req.URL.String()+": reading the response: "+err.Error())
-		}
-		rp.ok = false
-		return rp
+		rp.body = bytes.Clone(b)
 	}
 	if w.timing {
 		s := w.op(op)
 		s.lat = append(s.lat, elapsed)
 	}
 	if !rp.ok {
-		w.fail(op, strconv.Itoa(resp.StatusCode), httpError(method, req.URL.String(), resp.StatusCode, rp.body))
+		w.fail(op, strconv.Itoa(rp.status), httpError(method, c.url(rel), rp.status, rp.body))
 	}
 	return rp
 }
