@@ -27,13 +27,10 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -47,19 +44,17 @@ import (
 // request reuses a kept-alive connection, one per worker, instead of
 // dialling.
 //
-// The workloads' requests go through fasthttp, which writes a request and
-// reads its response on the caller's goroutine. net/http's Transport hands
-// each one to two goroutines of its connection; on a 2-core machine
-// shared with the server, those wake-ups and allocations cost the client
-// about 90 µs of CPU per read, nearly as much as the server spends
-// answering it (docs/PERFORMANCE.md). HTTP is net/http, for the few
-// requests outside the timed workloads (discovery).
+// Requests go through fasthttp, which writes a request and reads its
+// response on the caller's goroutine. net/http's Transport hands each one
+// to two goroutines of its connection; on a 2-core machine shared with the
+// server, those wake-ups and allocations cost the client about 80 µs of
+// CPU per read, more than half what the server spends answering it
+// (docs/PERFORMANCE.md).
 type Client struct {
 	// Base is the FHIR base URL, without a trailing slash.
 	Base string
 	// Token, if set, is sent as "Authorization: Bearer <Token>".
 	Token string
-	HTTP  *http.Client
 	fast  *fasthttp.Client
 
 	// The connections fasthttp has open, so that a run that ends early
@@ -79,19 +74,9 @@ const requestTimeout = 5 * time.Minute
 // time.
 func NewClient(base, token string, concurrency int) *Client {
 	concurrency = max(concurrency, 1)
-	tr := &http.Transport{
-		// No proxy: the benchmark measures the server, not a proxy
-		// picked up from the environment.
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        concurrency + 16,
-		MaxIdleConnsPerHost: concurrency + 16,
-		IdleConnTimeout:     90 * time.Second,
-	}
 	c := &Client{
 		Base:  strings.TrimRight(base, "/"),
 		Token: token,
-		HTTP:  &http.Client{Transport: tr, Timeout: requestTimeout},
 		conns: map[net.Conn]struct{}{},
 	}
 	c.fast = &fasthttp.Client{
@@ -165,10 +150,7 @@ func (t *trackedConn) Close() error {
 }
 
 // Close releases the client's idle connections.
-func (c *Client) Close() {
-	c.HTTP.CloseIdleConnections()
-	c.fast.CloseIdleConnections()
-}
+func (c *Client) Close() { c.fast.CloseIdleConnections() }
 
 // url is rel resolved against the base; absolute URLs (next links) are
 // used as they are.
@@ -179,28 +161,8 @@ func (c *Client) url(rel string) string {
 	return c.Base + "/" + strings.TrimPrefix(rel, "/")
 }
 
-// newRequest builds a request with the headers every workload sends.
-func (c *Client) newRequest(ctx context.Context, method, rel string, body []byte) (*http.Request, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url(rel), rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/fhir+json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/fhir+json")
-	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	return req, nil
-}
-
-// newFastRequest fills req with what newRequest would send.
-func (c *Client) newFastRequest(req *fasthttp.Request, method, rel string, body []byte) {
+// newRequest fills req with what every request sends.
+func (c *Client) newRequest(req *fasthttp.Request, method, rel string, body []byte) {
 	req.SetRequestURI(c.url(rel))
 	req.Header.SetMethod(method)
 	req.Header.Set("Accept", "application/fhir+json")

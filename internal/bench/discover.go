@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // The requests here find what the workloads need (ids to read, a patient
@@ -33,24 +35,23 @@ type searchBundle struct {
 // getJSON fetches rel and decodes it into v; any status but 200 is an
 // error.
 func (c *Client) getJSON(ctx context.Context, rel string, v any) error {
-	req, err := c.newRequest(ctx, http.MethodGet, rel, nil)
-	if err != nil {
-		return err
+	defer c.cancelWith(ctx)()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	c.newRequest(req, http.MethodGet, rel, nil)
+	u := c.url(rel)
+	if err := c.fast.DoDeadline(req, resp, time.Now().Add(requestTimeout)); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("GET %s: %v", u, err)
 	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return err
+	if resp.StatusCode() != http.StatusOK {
+		return fmt.Errorf("%s", httpError("GET", u, resp.StatusCode(), resp.Body()))
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("GET %s: %v", req.URL, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s", httpError("GET", req.URL.String(), resp.StatusCode, body))
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("GET %s: %v", req.URL, err)
+	if err := json.Unmarshal(resp.Body(), v); err != nil {
+		return fmt.Errorf("GET %s: %v", u, err)
 	}
 	return nil
 }

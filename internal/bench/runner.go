@@ -155,7 +155,7 @@ func (w *worker) do(ctx context.Context, op, method, rel string, body []byte, ke
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	c.newFastRequest(req, method, rel, body)
+	c.newRequest(req, method, rel, body)
 	start := time.Now()
 	err := c.fast.DoDeadline(req, resp, start.Add(requestTimeout))
 	elapsed := time.Since(start)

@@ -188,12 +188,19 @@ func BenchmarkWriteFloor(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer conn.Close()
-			insR, _ := conn.PrepareContext(ctx, `INSERT INTO r (typ, id, json) VALUES (?, ?, ?)`)
-			insIx, _ := conn.PrepareContext(ctx, `INSERT OR IGNORE INTO ix VALUES (?, ?, ?, ?, ?)`)
-			if tc.heap {
-				insIx, _ = conn.PrepareContext(ctx, `INSERT INTO ix_heap VALUES (?, ?, ?, ?, ?)`)
+			prepare := func(q string) *sql.Stmt {
+				st, err := conn.PrepareContext(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return st
 			}
-			insOwn, _ := conn.PrepareContext(ctx, `INSERT OR IGNORE INTO ix_owner VALUES (?, ?, ?, ?, ?)`)
+			insR := prepare(`INSERT INTO r (typ, id, json) VALUES (?, ?, ?)`)
+			insIx := prepare(`INSERT OR IGNORE INTO ix VALUES (?, ?, ?, ?, ?)`)
+			if tc.heap {
+				insIx = prepare(`INSERT INTO ix_heap VALUES (?, ?, ?, ?, ?)`)
+			}
+			insOwn := prepare(`INSERT OR IGNORE INTO ix_owner VALUES (?, ?, ?, ?, ?)`)
 			type pending struct {
 				x   ixRow
 				key string // v1 as text, for sorting
@@ -240,7 +247,9 @@ func BenchmarkWriteFloor(b *testing.B) {
 					}
 				}
 				// A bulk load can sort a batch's index rows into key
-				// order, so each index page is dirtied once per commit.
+				// order, so each index page is dirtied once per commit
+				// (values compared as text: near enough key order for
+				// that).
 				slices.SortFunc(batch, func(a, b pending) int {
 					return cmp.Or(cmp.Compare(a.x.kind, b.x.kind), cmp.Compare(a.x.param, b.x.param),
 						cmp.Compare(a.key, b.key))
